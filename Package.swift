@@ -1,0 +1,97 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+/// Upcoming features we opt into everywhere (see ../shared/STYLE.md §8).
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+    .enableUpcomingFeature("NonisolatedNonsendingByDefault"),
+]
+
+let package = Package(
+    name: "outbox",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "outboxd", targets: ["outboxd"]),
+        .executable(name: "outbox", targets: ["outbox"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0", traits: [.defaults, "YAML"]),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+    ],
+    targets: [
+        // MARK: C libraries (Debian -dev packages) and their thin Swift wrappers
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
+        .target(name: "Curl", dependencies: ["CCurl"]),
+        .target(
+            name: "Systemd",
+            dependencies: ["CSystemd", .product(name: "Logging", package: "swift-log")]
+        ),
+
+        // MARK: The product
+        .target(name: "OutboxCore"),
+        .target(
+            name: "OutboxConfig",
+            dependencies: [
+                "OutboxCore",
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "Yams", package: "Yams"),
+            ]
+        ),
+        .target(
+            name: "OutboxStore",
+            dependencies: ["OutboxCore", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        .target(
+            name: "OutboxDelivery",
+            dependencies: ["OutboxCore", "OutboxConfig", "Curl"]
+        ),
+        .target(
+            name: "OutboxDaemon",
+            dependencies: [
+                "OutboxCore", "OutboxConfig", "OutboxStore", "OutboxDelivery", "Systemd",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ]
+        ),
+
+        // MARK: Executables: thin
+        .executableTarget(
+            name: "outboxd",
+            dependencies: [
+                "OutboxDaemon", "OutboxConfig", "Systemd",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "outbox",
+            dependencies: [
+                "OutboxCore", "OutboxConfig", "OutboxStore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        // MARK: Tests
+        .testTarget(name: "OutboxCoreTests", dependencies: ["OutboxCore"]),
+        .testTarget(name: "OutboxConfigTests", dependencies: ["OutboxConfig", "OutboxCore"]),
+        .testTarget(name: "OutboxStoreTests", dependencies: ["OutboxStore", "OutboxCore"]),
+        .testTarget(
+            name: "OutboxEndToEndTests",
+            dependencies: ["OutboxStore", "OutboxCore"],
+            resources: [.copy("Fixtures")]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)
+
+for target in package.targets where target.type != .system {
+    target.swiftSettings = (target.swiftSettings ?? []) + swiftSettings
+}

@@ -1,0 +1,152 @@
+import CCurl
+
+/// Everything libcurl needs for one SMTP transaction.
+public struct SMTPTransferRequest: Sendable {
+    /// `smtp://host:port/ehlo-name` or `smtps://…`: libcurl sends the URL path as the EHLO domain.
+    public var url: String
+    /// Require STARTTLS before anything else (CURLUSESSL_ALL): fail rather than continue in clear.
+    public var requireStartTLS: Bool
+    /// Skip certificate and host name verification (XNAT's ssl_trust).
+    public var skipCertificateVerification: Bool
+    /// Credentials for AUTH, or nil for no AUTH at all.
+    public var credentials: (username: String, password: String, mechanisms: [String])?
+    public var mailFrom: String
+    public var recipients: [String]
+    /// The message, CRLF line ends, not dot-stuffed (libcurl does it).
+    public var body: [UInt8]
+    public var connectTimeoutMilliseconds: Int
+    public var responseTimeoutSeconds: Int
+
+    public init(url: String, requireStartTLS: Bool, skipCertificateVerification: Bool,
+                credentials: (username: String, password: String, mechanisms: [String])?,
+                mailFrom: String, recipients: [String], body: [UInt8],
+                connectTimeoutMilliseconds: Int, responseTimeoutSeconds: Int) {
+        self.url = url
+        self.requireStartTLS = requireStartTLS
+        self.skipCertificateVerification = skipCertificateVerification
+        self.credentials = credentials
+        self.mailFrom = mailFrom
+        self.recipients = recipients
+        self.body = body
+        self.connectTimeoutMilliseconds = connectTimeoutMilliseconds
+        self.responseTimeoutSeconds = responseTimeoutSeconds
+    }
+}
+
+/// How a transaction ended: libcurl's result and the server's replies.
+public struct SMTPTransferResult: Sendable {
+    /// nil when libcurl returned CURLE_OK.
+    public var error: CurlError?
+    public var transcript: SMTPTranscript
+
+    public init(error: CurlError?, transcript: SMTPTranscript) {
+        self.error = error
+        self.transcript = transcript
+    }
+}
+
+extension EasyHandle {
+    /// Sends one message. Blocks the calling thread; call it from a dedicated thread.
+    ///
+    /// Options are set on every call, so a handle reused for the same URL and credentials keeps
+    /// its connection (no new login), and anything that differs makes libcurl connect anew.
+    /// - Parameter stop: set it from any thread to abort the transfer at libcurl's next progress
+    ///   check (curl_easy_perform then returns CURLE_ABORTED_BY_CALLBACK).
+    public func sendMail(_ request: SMTPTransferRequest, stop: StopFlag? = nil) -> SMTPTransferResult {
+        state.body = request.body
+        state.bodyOffset = 0
+        state.transcript = SMTPTranscript()
+        state.stopFlag = stop
+        defer {
+            state.body = []
+            state.stopFlag = nil
+        }
+        do {
+            try configure(for: request)
+        } catch {
+            return SMTPTransferResult(error: error, transcript: state.transcript)
+        }
+        let code = perform()
+        let error: CurlError? = code == CURLE_OK ? nil : CurlError(code: code, detail: errorText)
+        return SMTPTransferResult(error: error, transcript: state.transcript)
+    }
+
+    private func configure(for request: SMTPTransferRequest) throws(CurlError) {
+        try set(CURLOPT_PROTOCOLS_STR, "smtp,smtps")
+        try set(CURLOPT_URL, request.url)
+        try set(CURLOPT_UPLOAD, 1)
+        try set(CURLOPT_INFILESIZE_LARGE, request.body.count)
+        try set(CURLOPT_USE_SSL, Int(request.requireStartTLS ? CURLUSESSL_ALL.rawValue : CURLUSESSL_NONE.rawValue))
+        try set(CURLOPT_SSL_VERIFYPEER, request.skipCertificateVerification ? 0 : 1)
+        try set(CURLOPT_SSL_VERIFYHOST, request.skipCertificateVerification ? 0 : 2)
+        if let credentials = request.credentials {
+            try set(CURLOPT_USERNAME, credentials.username)
+            try set(CURLOPT_PASSWORD, credentials.password)
+            // Pin the SASL mechanisms; left alone, libcurl may pick GSSAPI or NTLM by itself.
+            try set(CURLOPT_LOGIN_OPTIONS, credentials.mechanisms.map { "AUTH=\($0)" }.joined(separator: ";"))
+        } else {
+            try set(CURLOPT_USERNAME, pointer: nil)
+            try set(CURLOPT_PASSWORD, pointer: nil)
+            try set(CURLOPT_LOGIN_OPTIONS, pointer: nil)
+        }
+        try set(CURLOPT_MAIL_FROM, "<\(request.mailFrom)>")
+        if let recipientList { curl_slist_free_all(recipientList) }
+        recipientList = nil
+        for recipient in request.recipients {
+            recipientList = recipient.withCString { curl_slist_append(recipientList, $0) }
+        }
+        try set(CURLOPT_MAIL_RCPT, slist: recipientList)
+        try set(outbox_curlopt_mail_rcpt_allowfails, 1)
+        try set(CURLOPT_CONNECTTIMEOUT_MS, request.connectTimeoutMilliseconds)
+        try set(CURLOPT_SERVER_RESPONSE_TIMEOUT, request.responseTimeoutSeconds)
+        // A stalled transfer: under 1 byte/s for the response timeout.
+        try set(CURLOPT_LOW_SPEED_LIMIT, 1)
+        try set(CURLOPT_LOW_SPEED_TIME, request.responseTimeoutSeconds)
+        try set(CURLOPT_MAXAGE_CONN, 300)
+    }
+
+    func installCallbacks() throws(CurlError) {
+        let context = Unmanaged.passUnretained(state).toOpaque()
+        try set(CURLOPT_READDATA, pointer: context)
+        try check(outbox_curl_set_data_callback(raw, CURLOPT_READFUNCTION, { buffer, size, count, userdata in
+            let state = Unmanaged<TransferState>.fromOpaque(userdata!).takeUnretainedValue()
+            let room = size * count
+            let remaining = state.body.count - state.bodyOffset
+            let n = min(room, remaining)
+            if n > 0, let buffer {
+                state.body.withUnsafeBytes { source in
+                    UnsafeMutableRawPointer(buffer).copyMemory(from: source.baseAddress! + state.bodyOffset, byteCount: n)
+                }
+                state.bodyOffset += n
+            }
+            if state.bodyOffset == state.body.count { state.transcript.bodySent = true }
+            return n
+        }))
+        try set(CURLOPT_DEBUGDATA, pointer: context)
+        try set(CURLOPT_VERBOSE, 1)  // required for CURLOPT_DEBUGFUNCTION to be called
+        try check(outbox_curl_set_debug_callback(raw, { _, type, data, size, userdata in
+            guard let data, let userdata else { return 0 }
+            let state = Unmanaged<TransferState>.fromOpaque(userdata).takeUnretainedValue()
+            switch type {
+            case CURLINFO_HEADER_IN:
+                let bytes = UnsafeRawBufferPointer(start: data, count: size)
+                for line in bytes.split(separator: UInt8(ascii: "\n")) {
+                    state.transcript.replyLineReceived(String(decoding: line, as: UTF8.self))
+                }
+            case CURLINFO_HEADER_OUT:
+                // Only the verb is looked at; the rest (AUTH credentials) is never copied.
+                let verb = String(decoding: UnsafeRawBufferPointer(start: data, count: min(size, 8)), as: UTF8.self)
+                state.transcript.commandSent(verb)
+            default:
+                break
+            }
+            return 0
+        }))
+        try set(CURLOPT_NOPROGRESS, 0)
+        try set(CURLOPT_XFERINFODATA, pointer: context)
+        try check(outbox_curl_set_xferinfo_callback(raw, { userdata, _, _, _, _ in
+            let state = Unmanaged<TransferState>.fromOpaque(userdata!).takeUnretainedValue()
+            return state.stopFlag?.isSet == true ? 1 : 0
+        }))
+    }
+}

@@ -1,0 +1,97 @@
+import Yams
+
+/// The keys outbox knows, and the check that no other key is present.
+///
+/// swift-configuration answers lookups and ignores keys nobody asks for, so a typo such as
+/// `start_tsl` would pass silently; this walks the YAML document itself and refuses anything
+/// not listed here, suggesting the nearest known key.
+enum ConfigSchema {
+    enum ValueType: Sendable { case string, int, bool, duration }
+
+    static let keys: [String: ValueType] = [
+        "smtp.enabled": .bool, "smtp.host": .string, "smtp.port": .int, "smtp.username": .string,
+        "smtp.password": .string, "smtp.protocol": .string, "smtp.auth": .bool, "smtp.start_tls": .bool,
+        "smtp.ssl_trust": .string, "smtp.email_prefix": .string, "smtp.from": .string,
+        "smtp.ehlo_name": .string, "smtp.auth_mechanisms": .string,
+        "smtp.connect_timeout": .duration, "smtp.response_timeout": .duration,
+        "queue.database": .string,
+        "spool.directory": .string, "spool.rescan_interval": .duration, "spool.max_message_size": .int,
+        "delivery.workers": .int, "delivery.first_retry": .duration, "delivery.max_retry_delay": .duration,
+        "delivery.backoff_factor": .int, "delivery.lifetime": .duration,
+        "log.level": .string,
+    ]
+
+    static var sections: Set<String> { Set(keys.keys.map { String($0.split(separator: ".")[0]) }) }
+
+    /// Checks the document's shape: a mapping of known sections, each a mapping of known scalar keys.
+    static func validate(yaml text: String, source: String) throws(ConfigurationError) {
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: text)
+        } catch {
+            let detail = "\(error)".split(separator: "\n").first.map(String.init) ?? "\(error)"
+            throw ConfigurationError(source: source, key: nil, problem: "not valid YAML: \(detail)")
+        }
+        guard let root else { return }  // an empty file: all defaults
+        guard let mapping = root.mapping else {
+            throw ConfigurationError(source: source, key: nil, problem: "expected sections (smtp:, queue:, spool:, …) at the top level")
+        }
+        for (sectionNode, value) in mapping {
+            let section = sectionNode.string ?? "\(sectionNode)"
+            guard sections.contains(section) else {
+                throw unknown(section, among: sections, source: source)
+            }
+            if case .scalar(let scalar) = value, scalar.string.isEmpty || scalar.string == "~" { continue }
+            guard let entries = value.mapping else {
+                throw ConfigurationError(source: source, key: section, problem: "expected a mapping of settings")
+            }
+            for (keyNode, leaf) in entries {
+                let key = "\(section).\(keyNode.string ?? "\(keyNode)")"
+                guard keys[key] != nil else {
+                    throw unknown(key, among: Set(keys.keys), source: source)
+                }
+                guard leaf.scalar != nil else {
+                    throw ConfigurationError(source: source, key: key, problem: "expected a single value, not a list or mapping")
+                }
+            }
+        }
+    }
+
+    /// Checks `OUTBOX_<SECTION>_…` environment variables against the known keys.
+    static func validate(environment: [String: String]) throws(ConfigurationError) {
+        let known = Set(keys.keys.map(environmentName(for:)))
+        let sectionPrefixes = sections.map { "OUTBOX_\($0.uppercased())_" }
+        for name in environment.keys where sectionPrefixes.contains(where: name.hasPrefix) && !known.contains(name) {
+            throw unknown(name, among: known, source: "environment")
+        }
+    }
+
+    static func environmentName(for key: String) -> String {
+        "OUTBOX_" + key.uppercased().replacingDots()
+    }
+
+    private static func unknown(_ key: String, among known: Set<String>, source: String) -> ConfigurationError {
+        let nearest = known.min { editDistance($0, key) < editDistance($1, key) }
+        var problem = "unknown key"
+        if let nearest, editDistance(nearest, key) <= max(2, key.count / 4) { problem += " (did you mean \(nearest)?)" }
+        return ConfigurationError(source: source, key: key, problem: problem)
+    }
+
+    /// Levenshtein distance, for "did you mean".
+    static func editDistance(_ a: String, _ b: String) -> Int {
+        let a = Array(a), b = Array(b)
+        var previous = Array(0...b.count)
+        for i in 1...max(a.count, 1) where !a.isEmpty {
+            var current = [i] + Array(repeating: 0, count: b.count)
+            for j in 1...max(b.count, 1) where !b.isEmpty {
+                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+            }
+            previous = current
+        }
+        return previous[b.count]
+    }
+}
+
+extension String {
+    fileprivate func replacingDots() -> String { String(map { $0 == "." ? "_" : $0 }) }
+}

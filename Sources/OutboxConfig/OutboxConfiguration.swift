@@ -1,0 +1,111 @@
+public import OutboxCore
+
+/// Everything `outboxd` and `outbox` read from `/etc/outbox/outbox.yaml`, validated.
+///
+/// Built by ``OutboxConfiguration/load(file:environment:credentialsDirectory:)``; every value has
+/// passed its check, so the rest of the program never re-validates.
+public struct OutboxConfiguration: Sendable, Hashable {
+    public var smtp: SMTPSettings
+    public var queue: QueueSettings
+    public var spool: SpoolSettings
+    public var delivery: DeliverySettings
+    public var log: LogSettings
+    /// Where the settings came from, for messages: the YAML file's path.
+    public var source: String
+
+    public init(
+        smtp: SMTPSettings = SMTPSettings(), queue: QueueSettings = QueueSettings(),
+        spool: SpoolSettings = SpoolSettings(), delivery: DeliverySettings = DeliverySettings(),
+        log: LogSettings = LogSettings(), source: String = "defaults"
+    ) {
+        self.smtp = smtp
+        self.queue = queue
+        self.spool = spool
+        self.delivery = delivery
+        self.log = log
+        self.source = source
+    }
+}
+
+/// XNAT's "Mail Server Settings", plus what a daemon needs around them. Keys under `smtp:`:
+/// - `enabled` (bool, default true): XNAT's smtpEnabled. False keeps queueing and sends nothing.
+/// - `host` (string, default localhost): smtpHostname.
+/// - `port` (int 1–65535, default 587 for smtp, 465 for smtps): smtpPort.
+/// - `username`, `password` (string, may be blank): smtpUsername, smtpPassword. The password is
+///   secret and also read from `$CREDENTIALS_DIRECTORY/smtp.password`.
+/// - `protocol` (`smtp` | `smtps`, default smtp): smtpProtocol; smtps is implicit TLS.
+/// - `auth` (bool, default false): smtpAuth, use SMTP AUTH.
+/// - `start_tls` (bool, default false): smtpStartTls, STARTTLS required before AUTH.
+/// - `ssl_trust` (string, default ""): smtpSslTrust, hosts whose certificate is not verified; `*` = all.
+/// - `email_prefix` (string, default ""): emailPrefix, prepended to every Subject.
+/// - `from` (string, default ""): XNAT's siteConfig adminEmail, the sender of mail without one.
+/// - `ehlo_name` (string, default: the machine's name): the name sent in EHLO.
+/// - `auth_mechanisms` (string, default "PLAIN LOGIN"): SASL mechanisms curl may use.
+/// - `connect_timeout`, `response_timeout` (duration, default 30s, 60s).
+public struct SMTPSettings: Sendable, Hashable {
+    public enum TransportProtocol: String, Sendable, Hashable, CaseIterable {
+        case smtp, smtps
+    }
+
+    public var enabled = true
+    public var host = "localhost"
+    public var port = 587
+    public var username = ""
+    public var password = ""
+    public var transportProtocol = TransportProtocol.smtp
+    public var auth = false
+    public var startTLS = false
+    public var sslTrust = ""
+    public var emailPrefix = ""
+    public var from: EmailAddress? = nil
+    public var ehloName: String? = nil
+    public var authMechanisms = ["PLAIN", "LOGIN"]
+    public var connectTimeout: Duration = .seconds(30)
+    public var responseTimeout: Duration = .seconds(60)
+
+    public init() {}
+
+    /// The hosts of `ssl_trust`, lowercased.
+    public var trustedHosts: [String] {
+        sslTrust.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).map { $0.lowercased() }
+    }
+
+    /// True when the configured host's certificate is accepted without verification.
+    public var skipsCertificateVerification: Bool {
+        let hosts = trustedHosts
+        return hosts.contains("*") || hosts.contains(host.lowercased())
+    }
+}
+
+/// Keys under `queue:`: `database` (path, default /var/lib/outbox/queue.sqlite3).
+public struct QueueSettings: Sendable, Hashable {
+    public var database = "/var/lib/outbox/queue.sqlite3"
+    public init() {}
+}
+
+/// Keys under `spool:`:
+/// - `directory` (path, default /var/spool/outbox): holds tmp/, new/ and failed/.
+/// - `rescan_interval` (duration, default 30s): full rescan in case an inotify event was lost.
+/// - `max_message_size` (int bytes, default 25 MB).
+public struct SpoolSettings: Sendable, Hashable {
+    public var directory = "/var/spool/outbox"
+    public var rescanInterval: Duration = .seconds(30)
+    public var maxMessageSize = 25 * 1024 * 1024
+    public init() {}
+}
+
+/// Keys under `delivery:`:
+/// - `workers` (int 1–64, default 4): parallel SMTP connections.
+/// - `first_retry` (duration, default 5m), `max_retry_delay` (default 1h), `backoff_factor`
+///   (int ≥ 1, default 2), `lifetime` (default 5d): see ``RetryPolicy``.
+public struct DeliverySettings: Sendable, Hashable {
+    public var workers = 4
+    public var retry = RetryPolicy()
+    public init() {}
+}
+
+/// Keys under `log:`: `level` (trace|debug|info|notice|warning|error|critical, default info).
+public struct LogSettings: Sendable, Hashable {
+    public var level = "info"
+    public init() {}
+}

@@ -1,0 +1,82 @@
+/// XNAT's "Email Prefix": prepended to every Subject at send time, the way XNAT renders it.
+///
+/// - `XNAT` is shown as `[XNAT] Subject`;
+/// - a prefix already written with brackets (`[My Site]`) is used as written, plus one space;
+/// - a Subject that already starts with the rendered prefix is left alone, so a retry or a
+///   message XNAT already prefixed never gets it twice;
+/// - a non-ASCII prefix is sent as an RFC 2047 encoded-word, so the header stays 7-bit.
+/// The stored message is never changed; the prefix is applied to the copy being sent.
+public struct EmailPrefix: Sendable, Hashable {
+    /// The prefix as shown to the user, e.g. `[XNAT]`; empty when there is none.
+    public let rendered: String
+
+    public init(_ configured: String) {
+        let trimmed = configured.trimmingWhitespace()
+        if trimmed.isEmpty {
+            rendered = ""
+        } else if trimmed.hasPrefix("[") && trimmed.hasSuffix("]") {
+            rendered = trimmed
+        } else {
+            rendered = "[\(trimmed)]"
+        }
+    }
+
+    /// The Subject text after prefixing (unfolded value in, unfolded value out).
+    public func apply(toSubject subject: String) -> String {
+        guard !rendered.isEmpty else { return subject }
+        if subject.hasPrefix(rendered) { return subject }
+        return subject.isEmpty ? rendered : "\(rendered) \(subject)"
+    }
+
+    /// The message with its Subject prefixed; adds a Subject when there is none.
+    public func apply(to message: RawMessage) -> RawMessage {
+        guard !rendered.isEmpty else { return message }
+        var result = message
+        let existing = message.fields.first { $0.name.lowercased() == "subject" }
+        if let existing, existing.value.hasPrefix(rendered) { return message }
+        let prefix = Array(encodedRendered.utf8)
+        var field = existing ?? RawMessage.Field(name: "Subject", lines: [Array("Subject:".utf8)])
+        // Insert right after "Subject:" and its first white space, keeping the rest byte for byte
+        // (folding, encoded-words and all).
+        var first = field.lines[0]
+        let colon = first.firstIndex(of: UInt8(ascii: ":"))!
+        var insertAt = colon + 1
+        while insertAt < first.count, first[insertAt] == UInt8(ascii: " ") || first[insertAt] == UInt8(ascii: "\t") {
+            insertAt += 1
+        }
+        let restIsEmpty = existing == nil || existing!.value.isEmpty
+        let insertion = [UInt8(ascii: " ")] + prefix + (restIsEmpty ? [] : [UInt8(ascii: " ")])
+        first.replaceSubrange((colon + 1)..<insertAt, with: insertion)
+        field.lines[0] = first
+        result.replaceFirstField(named: "Subject", with: field)
+        return result
+    }
+
+    /// `rendered` as header text: itself when ASCII, else one RFC 2047 B encoded-word.
+    private var encodedRendered: String {
+        if rendered.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value < 0x7F }) { return rendered }
+        return "=?UTF-8?B?\(Base64.encode(Array(rendered.utf8)))?="
+    }
+}
+
+/// Standard base64 (RFC 4648) without Foundation.
+public enum Base64 {
+    private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+
+    public static func encode(_ bytes: [UInt8]) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity((bytes.count + 2) / 3 * 4)
+        var index = 0
+        while index < bytes.count {
+            let b0 = bytes[index]
+            let b1 = index + 1 < bytes.count ? bytes[index + 1] : 0
+            let b2 = index + 2 < bytes.count ? bytes[index + 2] : 0
+            out.append(alphabet[Int(b0 >> 2)])
+            out.append(alphabet[Int((b0 & 0x03) << 4 | b1 >> 4)])
+            out.append(index + 1 < bytes.count ? alphabet[Int((b1 & 0x0F) << 2 | b2 >> 6)] : UInt8(ascii: "="))
+            out.append(index + 2 < bytes.count ? alphabet[Int(b2 & 0x3F)] : UInt8(ascii: "="))
+            index += 3
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}

@@ -1,0 +1,101 @@
+/// A message a producer handed over, turned into what the queue stores: the envelope and the
+/// normalized content to transmit.
+///
+/// `.eml` input follows `sendmail -t`: the sender comes from `From:` (or `Sender:` when `From:`
+/// names several mailboxes), the recipients from `To:`, `Cc:` and `Bcc:`, and `Bcc:` is removed
+/// from what is transmitted. `Date:` and `Message-ID:` are added when missing, as Postfix does
+/// for local submissions.
+public struct IncomingMessage: Sendable, Hashable {
+    public var envelope: Envelope
+    public var content: RawMessage
+
+    /// Why a producer's message cannot be queued; one line a human understands.
+    public struct Rejection: Error, Sendable, Equatable, CustomStringConvertible {
+        public var reason: String
+        public init(_ reason: String) { self.reason = reason }
+        public var description: String { reason }
+    }
+
+    /// What intake needs from outside to finish a message; passed in so parsing stays pure.
+    public struct Context: Sendable {
+        /// `smtp.from`: the sender for a message without `From:`. May be nil.
+        public var defaultSender: EmailAddress?
+        /// The domain used in generated Message-IDs (the machine's FQDN).
+        public var hostname: String
+        public var now: UnixTime
+        /// Unique per message; becomes the left part of a generated Message-ID.
+        public var uniqueToken: String
+
+        public init(defaultSender: EmailAddress?, hostname: String, now: UnixTime, uniqueToken: String) {
+            self.defaultSender = defaultSender
+            self.hostname = hostname
+            self.now = now
+            self.uniqueToken = uniqueToken
+        }
+    }
+
+    /// Parses an RFC 5322 message the way `sendmail -t` does.
+    public init(eml input: some Collection<UInt8>, context: Context) throws(Rejection) {
+        var message: RawMessage
+        do {
+            message = try RawMessage(normalizing: input)
+        } catch {
+            throw Rejection(error.description)
+        }
+
+        let from = try Self.addresses(in: message, field: "From")
+        let senderField = try Self.addresses(in: message, field: "Sender")
+        let sender: EmailAddress
+        if from.count > 1, let first = senderField.first {
+            sender = first
+        } else if let first = from.first {
+            sender = first
+        } else if let fallback = context.defaultSender {
+            sender = fallback
+            message.appendField(name: "From", value: fallback.value)
+        } else {
+            throw Rejection("no sender: the message has no From: header and smtp.from is not set")
+        }
+
+        var recipients: [EmailAddress] = []
+        var seen = Set<String>()
+        for field in ["To", "Cc", "Bcc"] {
+            for address in try Self.addresses(in: message, field: field) where seen.insert(address.value.lowercased()).inserted {
+                recipients.append(address)
+            }
+        }
+        guard !recipients.isEmpty else { throw Rejection("no recipients: To:, Cc: and Bcc: are empty or missing") }
+
+        message.removeFields(named: "Bcc")
+        if message.values(of: "Date").isEmpty {
+            message.appendField(name: "Date", value: RFC5322Date.format(context.now))
+        }
+        if message.values(of: "Message-ID").isEmpty {
+            message.appendField(name: "Message-ID", value: "<\(context.uniqueToken)@\(context.hostname)>")
+        }
+        self.envelope = Envelope(sender: sender, recipients: recipients)
+        self.content = message
+    }
+
+    private static func addresses(in message: RawMessage, field: String) throws(Rejection) -> [EmailAddress] {
+        var result: [EmailAddress] = []
+        for value in message.values(of: field) {
+            for spec in AddressList.addrSpecs(in: value) {
+                do {
+                    result.append(try EmailAddress(spec))
+                } catch {
+                    throw Rejection("invalid address in \(field): \"\(spec.printableExcerpt)\": \(error)")
+                }
+            }
+        }
+        return result
+    }
+}
+
+extension String {
+    /// At most 80 characters, control characters shown as `?`: safe to put in a one-line reason.
+    public var printableExcerpt: String {
+        let cleaned = String(String.UnicodeScalarView(unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? "?" : $0 }))
+        return cleaned.count > 80 ? String(cleaned.prefix(77)) + "..." : cleaned
+    }
+}

@@ -1,0 +1,171 @@
+/// A finished RFC 5322 message as bytes with CRLF line ends: what the queue stores and what goes
+/// on the wire after `DATA` (libcurl dot-stuffs it; we must not).
+///
+/// Header edits (removing `Bcc:`, adding `Date:`, prefixing `Subject:`) work on the raw header
+/// lines and leave every other byte as the producer wrote it.
+public struct RawMessage: Sendable, Hashable {
+    public private(set) var bytes: [UInt8]
+
+    /// One header field: its name as written and its lines (folded continuation lines included,
+    /// each without its CRLF).
+    public struct Field: Sendable, Hashable {
+        public var name: String
+        public var lines: [[UInt8]]
+
+        /// The value after the colon, unfolded, with surrounding white space removed;
+        /// non-UTF-8 bytes become U+FFFD.
+        public var value: String {
+            var joined: [UInt8] = []
+            for (index, line) in lines.enumerated() {
+                if index == 0, let colon = line.firstIndex(of: UInt8(ascii: ":")) {
+                    joined.append(contentsOf: line[(colon + 1)...])
+                } else if index > 0 {
+                    joined.append(contentsOf: line)
+                }
+            }
+            return String(decoding: joined, as: UTF8.self).trimmingWhitespace()
+        }
+    }
+
+    public enum ParseError: Error, Sendable, Equatable, CustomStringConvertible {
+        case empty
+        case notAHeaderLine(line: Int)
+
+        public var description: String {
+            switch self {
+            case .empty: "the message is empty"
+            case .notAHeaderLine(let line):
+                "not an RFC 5322 message: line \(line) of the header is not a \"Name: value\" field"
+            }
+        }
+    }
+
+    private static let cr = UInt8(ascii: "\r"), lf = UInt8(ascii: "\n")
+    private static let crlf: [UInt8] = [cr, lf]
+
+    /// Takes a message with any mix of CRLF, LF or CR line ends and stores it with CRLF, and checks
+    /// that it starts with a well-formed header.
+    public init(normalizing input: some Collection<UInt8>) throws(ParseError) {
+        var out: [UInt8] = []
+        out.reserveCapacity(input.count + input.count / 32 + 2)
+        var previousWasCR = false
+        for byte in input {
+            if byte == Self.lf {
+                if !previousWasCR { out.append(Self.cr) }
+                out.append(Self.lf)
+                previousWasCR = false
+            } else {
+                if previousWasCR { out.append(Self.lf) }
+                out.append(byte)
+                previousWasCR = byte == Self.cr
+            }
+        }
+        if previousWasCR { out.append(Self.lf) }
+        guard !out.isEmpty else { throw .empty }
+        if out.count < 2 || out[out.count - 2] != Self.cr || out[out.count - 1] != Self.lf {
+            out.append(contentsOf: Self.crlf)
+        }
+        self.bytes = out
+        _ = try parseFields()
+    }
+
+    /// Wraps bytes that are already a normalized message (read back from the queue).
+    public init(normalizedBytes: [UInt8]) { self.bytes = normalizedBytes }
+
+    /// The byte offset where the body starts (after the blank line), or `bytes.count`.
+    private var headerEnd: (header: Int, body: Int) {
+        var index = 0
+        while index + 1 < bytes.count {
+            // A line that is empty ends the header.
+            if bytes[index] == Self.cr && bytes[index + 1] == Self.lf { return (index, index + 2) }
+            guard let next = nextLineStart(after: index) else { break }
+            index = next
+        }
+        return (bytes.count, bytes.count)
+    }
+
+    private func nextLineStart(after start: Int) -> Int? {
+        var index = start
+        while index + 1 < bytes.count {
+            if bytes[index] == Self.cr && bytes[index + 1] == Self.lf { return index + 2 }
+            index += 1
+        }
+        return nil
+    }
+
+    /// The header fields in order.
+    public var fields: [Field] { (try? parseFields()) ?? [] }
+
+    private func parseFields() throws(ParseError) -> [Field] {
+        let end = headerEnd.header
+        var fields: [Field] = []
+        var lineNumber = 0
+        var start = 0
+        while start < end {
+            lineNumber += 1
+            let stop = nextLineStart(after: start).map { $0 - 2 } ?? end
+            let line = Array(bytes[start..<stop])
+            if let first = line.first, first == UInt8(ascii: " ") || first == UInt8(ascii: "\t") {
+                guard !fields.isEmpty else { throw .notAHeaderLine(line: lineNumber) }
+                fields[fields.count - 1].lines.append(line)
+            } else {
+                guard let colon = line.firstIndex(of: UInt8(ascii: ":")), colon > 0,
+                    line[..<colon].allSatisfy({ $0 > 32 && $0 < 127 })
+                else { throw .notAHeaderLine(line: lineNumber) }
+                fields.append(Field(name: String(decoding: line[..<colon], as: UTF8.self), lines: [line]))
+            }
+            start = stop + 2
+        }
+        return fields
+    }
+
+    /// The unfolded values of every field called `name` (case-insensitive).
+    public func values(of name: String) -> [String] {
+        let wanted = name.lowercased()
+        return fields.filter { $0.name.lowercased() == wanted }.map(\.value)
+    }
+
+    /// The body, after the blank line.
+    public var body: ArraySlice<UInt8> { bytes[headerEnd.body...] }
+
+    /// Rebuilds the message from `fields` and the current body.
+    private mutating func replaceHeader(with fields: [Field]) {
+        let (_, bodyStart) = headerEnd
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count + 128)
+        for field in fields {
+            for line in field.lines {
+                out.append(contentsOf: line)
+                out.append(contentsOf: Self.crlf)
+            }
+        }
+        out.append(contentsOf: Self.crlf)
+        if bodyStart < bytes.count { out.append(contentsOf: bytes[bodyStart...]) }
+        bytes = out
+    }
+
+    /// Removes every field called `name` (case-insensitive), continuation lines included.
+    public mutating func removeFields(named name: String) {
+        let wanted = name.lowercased()
+        let kept = fields.filter { $0.name.lowercased() != wanted }
+        replaceHeader(with: kept)
+    }
+
+    /// Appends `Name: value` at the end of the header. `value` must not contain CR or LF.
+    public mutating func appendField(name: String, value: String) {
+        var all = fields
+        all.append(Field(name: name, lines: [Array("\(name): \(value)".utf8)]))
+        replaceHeader(with: all)
+    }
+
+    /// Replaces the first field called `name` with the given lines (or appends it).
+    public mutating func replaceFirstField(named name: String, with newField: Field) {
+        var all = fields
+        if let index = all.firstIndex(where: { $0.name.lowercased() == name.lowercased() }) {
+            all[index] = newField
+        } else {
+            all.append(newField)
+        }
+        replaceHeader(with: all)
+    }
+}

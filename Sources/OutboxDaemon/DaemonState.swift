@@ -1,0 +1,30 @@
+import OutboxCore
+import Synchronization
+
+/// What the services tell each other about how things are going, for STATUS and the watchdog.
+/// Values only; each field is written by one service.
+final class DaemonState: Sendable {
+    struct Snapshot: Sendable {
+        /// Bumped on every queue change; the status reporter recounts when it moves.
+        var changes: UInt64 = 0
+        var lastReply: (text: String, at: UnixTime)?
+        /// Set while delivery fails for a reason the admin must fix; cleared by a success.
+        var configurationProblem: String?
+        var quarantined = 0
+        /// Set while intake cannot write to the queue (disk full, …).
+        var intakeProblem: String?
+        /// Heartbeats: when each loop last proved it was alive.
+        var intakeHeartbeat: ContinuousClock.Instant = .now
+        var deliveryHeartbeat: ContinuousClock.Instant = .now
+    }
+
+    private let state = Mutex(Snapshot())
+
+    var snapshot: Snapshot { state.withLock { $0 } }
+
+    func update(_ body: (inout Snapshot) -> Void) {
+        state.withLock { body(&$0) }
+    }
+
+    func noteChange() { update { $0.changes &+= 1 } }
+}

@@ -1,0 +1,154 @@
+import Logging
+import OutboxConfig
+import OutboxCore
+import OutboxDelivery
+import OutboxStore
+import ServiceLifecycle
+
+/// Decides what to send when, and records what happened: `delivery.workers` workers each claim
+/// one due message at a time (under a lease), hand it to the transport, and store the outcome,
+/// with the next attempt from the ``RetryPolicy``.
+///
+/// On graceful shutdown no worker claims anything new; a send in flight finishes (curl's
+/// timeouts bound it) and is recorded. If the group's shutdown deadline cancels it, curl is
+/// aborted and the lease is released.
+struct DeliveryDispatcher: Service {
+    let smtp: SMTPSettings
+    let delivery: DeliverySettings
+    let transport: any DeliveryTransport
+    let store: QueueStore
+    let doorbell: Doorbell
+    let state: DaemonState
+    let logger: Logger
+    /// This daemon instance's lease owner id.
+    let owner: String
+    let leaseDuration: Duration
+    let now: @Sendable () -> UnixTime
+    let random: @Sendable () -> Double
+
+    func run() async throws {
+        guard smtp.enabled else {
+            logger.notice("SMTP disabled (smtp.enabled is false): mail is queued and kept, nothing is sent")
+            try? await gracefulShutdown()
+            return
+        }
+        logger.notice("Delivering", metadata: ["smtp.destination": "\(transport.destination)", "outbox.workers": "\(delivery.workers)"])
+        if smtp.skipsCertificateVerification {
+            logger.warning("TLS certificates are not verified for this host (smtp.ssl_trust)", metadata: ["smtp.host": "\(smtp.host)"])
+        }
+        await withTaskGroup(of: Void.self) { group in
+            for lane in 0..<delivery.workers {
+                group.addTask { await work(lane: lane) }
+            }
+        }
+    }
+
+    private func work(lane: Int) async {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            state.update { $0.deliveryHeartbeat = .now }
+            let generation = doorbell.generation
+            let claimed: [ClaimedMessage]
+            do {
+                claimed = try await store.claimDue(limit: 1, now: now(), owner: owner, leaseFor: leaseDuration)
+            } catch {
+                logger.error("Cannot claim messages from the queue", metadata: ["error": "\(error)"])
+                await idle(after: generation, for: .seconds(5))
+                continue
+            }
+            guard let message = claimed.first else {
+                var wait: Duration = .seconds(30)
+                if let due = try? await store.nextDueTime() {
+                    wait = min(max(due - now(), .milliseconds(10)), wait)
+                }
+                await idle(after: generation, for: wait)
+                continue
+            }
+            await deliver(message, lane: lane)
+        }
+    }
+
+    private func idle(after generation: UInt64, for duration: Duration) async {
+        await cancelWhenGracefulShutdown {
+            await doorbell.wait(after: generation, timeout: duration)
+        }
+    }
+
+    private func deliver(_ message: ClaimedMessage, lane: Int) async {
+        var logger = logger
+        logger[metadataKey: "outbox.queue_id"] = "\(message.id)"
+        let attempt = message.previousAttempts + 1
+        let started = now()
+        let clock = ContinuousClock()
+        let start = clock.now
+        let outcome = await transport.deliver(message.envelope, content: message.content, lane: lane)
+        let duration = clock.now - start
+        if Task.isCancelled {
+            // Shutdown deadline: curl was aborted; give the message back as it was.
+            try? await store.release(message.id, owner: owner)
+            return
+        }
+
+        let newState: QueueState
+        var nextAttempt: UnixTime?
+        switch outcome {
+        case .delivered:
+            newState = .sent
+        case .permanentFailure:
+            newState = .failed
+        case .temporaryFailure, .configurationError:
+            switch delivery.retry.decision(afterAttempt: attempt, queuedAt: message.queuedAt, now: now(), random: random()) {
+            case .retry(let at):
+                newState = .deferred
+                nextAttempt = at
+            case .giveUp where outcome.kind == .configuration:
+                // Our settings are wrong, not the mail: keep trying at the longest interval.
+                newState = .deferred
+                nextAttempt = now() + delivery.retry.maximumDelay
+            case .giveUp:
+                newState = .failed
+            }
+        }
+
+        let record = AttemptRecord(startedAt: started, duration: duration, server: transport.destination,
+                                   outcome: outcome, newState: newState, nextAttemptAt: nextAttempt)
+        do {
+            let stillOurs = try await store.finish(message.id, owner: owner, attempt: record)
+            if !stillOurs {
+                logger.warning("The message changed while it was being sent (lease lost); outcome not recorded",
+                               metadata: ["outbox.outcome": "\(outcome.kind)"])
+            }
+        } catch {
+            logger.error("Cannot record a delivery outcome; the message will be retried when its lease ends",
+                         metadata: ["error": "\(error)"])
+        }
+
+        state.update {
+            $0.changes &+= 1
+            $0.lastReply = (outcome.text, now())
+            if outcome.kind == .configuration {
+                $0.configurationProblem = outcome.text
+            } else if outcome.kind == .delivered || outcome.kind == .permanent {
+                $0.configurationProblem = nil
+            }
+        }
+
+        let metadata: Logger.Metadata = [
+            "outbox.attempt": "\(attempt)", "outbox.recipients": "\(message.envelope.recipients.count)",
+            "smtp.reply": "\(outcome.text)", "outbox.duration_ms": "\(duration.wholeMilliseconds)",
+        ]
+        switch newState {
+        case .sent:
+            logger.info("Message delivered", metadata: metadata)
+        case .failed:
+            logger.info("Message failed permanently", metadata: metadata)
+        default:
+            var deferred = metadata
+            deferred["outbox.next_attempt"] = "\(nextAttempt.map { RFC5322Date.format($0) } ?? "-")"
+            if outcome.kind == .configuration {
+                logger.error("Delivery failing because of the SMTP settings; mail is kept and retried", metadata: deferred)
+            } else {
+                logger.info("Message deferred", metadata: deferred)
+            }
+        }
+    }
+}

@@ -1,0 +1,88 @@
+import GRDB
+public import OutboxCore
+
+/// One message as the CLI lists it.
+public struct QueueEntry: Sendable, Hashable {
+    public struct Recipient: Sendable, Hashable {
+        public var address: String
+        public var state: String
+        public var lastReply: String?
+    }
+
+    public var id: QueueID
+    public var state: QueueState
+    public var sender: String
+    public var recipients: [Recipient]
+    public var size: Int
+    public var attempts: Int
+    public var createdAt: UnixTime
+    public var nextAttemptAt: UnixTime
+    public var lastError: String?
+    /// True while a daemon holds a live lease on it (it is being sent).
+    public var inFlight: Bool
+}
+
+/// How many messages are in each state, and the oldest waiting one.
+public struct QueueCounts: Sendable, Hashable {
+    public var byState: [QueueState: Int] = [:]
+    /// Creation time of the oldest queued or deferred message.
+    public var oldestWaiting: UnixTime?
+
+    public subscript(state: QueueState) -> Int { byState[state] ?? 0 }
+    public init() {}
+}
+
+extension QueueStore {
+    /// Messages in id order, optionally only those in `states`, at most `limit`.
+    public func list(states: [QueueState]? = nil, limit: Int? = nil, now: UnixTime) async throws -> [QueueEntry] {
+        try await pool.read { db in
+            var sql = "SELECT id, state, sender, size, attempts, created_at, next_attempt_at, last_error, lease_expires_at FROM message"
+            var arguments: StatementArguments = []
+            if let states, !states.isEmpty {
+                sql += " WHERE state IN (\(states.map { _ in "?" }.joined(separator: ", ")))"
+                arguments += StatementArguments(states.map(\.rawValue))
+            }
+            sql += " ORDER BY id"
+            if let limit { sql += " LIMIT \(max(limit, 0))" }
+            let recipientStatement = try db.cachedStatement(
+                sql: "SELECT address, state, last_reply FROM recipient WHERE message_id = ? ORDER BY position")
+            return try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in
+                let id: Int64 = row["id"]
+                let recipients = try Row.fetchAll(recipientStatement, arguments: [id]).map { r in
+                    QueueEntry.Recipient(address: r["address"], state: r["state"], lastReply: r["last_reply"])
+                }
+                let leaseExpiry: Int64? = row["lease_expires_at"]
+                return QueueEntry(
+                    id: QueueID(rawValue: id), state: QueueState(rawValue: row["state"]) ?? .queued,
+                    sender: row["sender"], recipients: recipients, size: row["size"], attempts: row["attempts"],
+                    createdAt: UnixTime(milliseconds: row["created_at"]),
+                    nextAttemptAt: UnixTime(milliseconds: row["next_attempt_at"]), lastError: row["last_error"],
+                    inFlight: leaseExpiry.map { $0 > now.milliseconds } ?? false)
+            }
+        }
+    }
+
+    /// Counts per state (uses the `message_state` index; no table scan).
+    public func counts() async throws -> QueueCounts {
+        try await pool.read { db in
+            var counts = QueueCounts()
+            for row in try Row.fetchAll(db, sql: "SELECT state, count(*) AS n FROM message GROUP BY state") {
+                if let state = QueueState(rawValue: row["state"]) { counts.byState[state] = row["n"] }
+            }
+            counts.oldestWaiting = try Int64.fetchOne(
+                db, sql: "SELECT min(created_at) FROM message WHERE state IN ('queued', 'deferred')"
+            ).map(UnixTime.init(milliseconds:))
+            return counts
+        }
+    }
+
+    /// The attempt history of one message, oldest first.
+    public func attempts(of id: QueueID) async throws -> [(startedAt: UnixTime, outcome: String, reply: String)] {
+        try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT started_at, outcome, reply FROM attempt WHERE message_id = ? ORDER BY id",
+                             arguments: [id.rawValue]).map {
+                (UnixTime(milliseconds: $0["started_at"]), $0["outcome"], $0["reply"])
+            }
+        }
+    }
+}

@@ -1,0 +1,49 @@
+import GRDB
+
+extension QueueStore {
+    /// Schema migrations, from the first version on: never edit a registered migration, add one.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: messages, recipients, attempts") { db in
+            try db.execute(sql: """
+                CREATE TABLE message (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    spool_name TEXT UNIQUE,            -- the spool file it came from: intake is idempotent
+                    sender TEXT NOT NULL,
+                    content BLOB NOT NULL,             -- RFC 5322, CRLF, Bcc removed; prefix added at send time
+                    size INTEGER NOT NULL,
+                    state TEXT NOT NULL,               -- QueueState
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    created_at INTEGER NOT NULL,       -- Unix milliseconds
+                    updated_at INTEGER NOT NULL,
+                    next_attempt_at INTEGER NOT NULL,
+                    last_error TEXT,
+                    lease_owner TEXT,                  -- the daemon instance sending it now
+                    lease_expires_at INTEGER
+                );
+                CREATE INDEX message_due ON message(next_attempt_at) WHERE state IN ('queued', 'deferred');
+                CREATE INDEX message_state ON message(state);
+                CREATE INDEX message_leased ON message(lease_owner) WHERE lease_owner IS NOT NULL;
+                CREATE TABLE recipient (
+                    message_id INTEGER NOT NULL REFERENCES message(id) ON DELETE CASCADE,
+                    position INTEGER NOT NULL,
+                    address TEXT NOT NULL,
+                    state TEXT NOT NULL DEFAULT 'queued',
+                    last_reply TEXT,
+                    PRIMARY KEY (message_id, position)
+                ) WITHOUT ROWID;
+                CREATE TABLE attempt (
+                    id INTEGER PRIMARY KEY,
+                    message_id INTEGER NOT NULL REFERENCES message(id) ON DELETE CASCADE,
+                    started_at INTEGER NOT NULL,
+                    duration_ms INTEGER NOT NULL,
+                    server TEXT NOT NULL,
+                    outcome TEXT NOT NULL,             -- DeliveryOutcome.Kind
+                    reply TEXT NOT NULL
+                );
+                CREATE INDEX attempt_message ON attempt(message_id);
+                """)
+        }
+        return migrator
+    }
+}

@@ -1,0 +1,58 @@
+import Foundation
+import GRDB
+import OutboxCore
+
+/// The durable queue: one SQLite file in WAL mode with `synchronous = FULL`, shared by the daemon
+/// (reads and writes) and the `outbox` CLI (reads, and admin actions).
+///
+/// Every method is `async` and runs on GRDB's own serial queues, never on Swift's cooperative
+/// pool (a blocking `sqlite3_step` there would delay signals and watchdog pings). A method that
+/// returns has committed: after `enqueue` the message survives a power cut.
+public final class QueueStore: Sendable {
+    let pool: DatabasePool
+    /// The file, for messages.
+    public let path: String
+
+    /// Opens (creating and migrating when `readOnly` is false) the queue at `path`.
+    public init(path: String, readOnly: Bool = false) throws {
+        var configuration = Configuration()
+        configuration.readonly = readOnly
+        configuration.busyMode = .timeout(10)
+        configuration.label = "outbox.queue"
+        configuration.prepareDatabase { db in
+            // WAL is set by DatabasePool; FULL makes every commit reach the disk before it returns.
+            if !db.configuration.readonly {
+                try db.execute(sql: "PRAGMA synchronous = FULL")
+            }
+            try db.execute(sql: "PRAGMA foreign_keys = ON")
+        }
+        self.path = path
+        self.pool = try DatabasePool(path: path, configuration: configuration)
+        if !readOnly {
+            try Self.migrator.migrate(pool)
+        } else if try pool.read({ db in try !Self.migrator.hasCompletedMigrations(db) }) {
+            throw QueueStoreError.notMigrated(path: path)
+        }
+    }
+
+    /// Checks the file's integrity (`PRAGMA quick_check`); throws when SQLite finds damage.
+    public func checkIntegrity() async throws {
+        let result = try await pool.read { db in try String.fetchOne(db, sql: "PRAGMA quick_check") }
+        if result != "ok" { throw QueueStoreError.corrupt(path: path, detail: result ?? "no answer") }
+    }
+}
+
+/// Errors of the store that are about the file, not a message.
+public enum QueueStoreError: Error, Sendable, CustomStringConvertible {
+    case notMigrated(path: String)
+    case corrupt(path: String, detail: String)
+    case unknownMessage(QueueID)
+
+    public var description: String {
+        switch self {
+        case .notMigrated(let path): "\(path) is not an outbox queue (no schema yet: has outboxd run?)"
+        case .corrupt(let path, let detail): "\(path) is damaged: \(detail)"
+        case .unknownMessage(let id): "no message with queue id \(id)"
+        }
+    }
+}

@@ -1,0 +1,38 @@
+import ArgumentParser
+import Foundation
+import OutboxConfig
+import OutboxStore
+
+/// Options every verb takes: where the configuration (and so the queue) is.
+struct GlobalOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("The configuration file.", valueName: "path"))
+    var config: String = OutboxConfiguration.defaultPath
+
+    @Option(name: .long, help: ArgumentHelp("The queue database (instead of the one in the configuration).", valueName: "path"))
+    var database: String?
+
+    /// Opens the queue read-only, with one clear line and a sysexits status when it can't.
+    func openQueue() async throws -> QueueStore {
+        let path: String
+        if let database {
+            path = database
+        } else {
+            do {
+                path = try await OutboxConfiguration.load(file: config).queue.database
+            } catch {
+                throw ExitStatus.config.fail("\(error)")
+            }
+        }
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw ExitStatus.noInput.fail("no queue database at \(path) (has outboxd run yet?)")
+        }
+        guard FileManager.default.isReadableFile(atPath: path) else {
+            throw ExitStatus.noPermission.fail("cannot read \(path): permission denied (admins must be in the outbox group)")
+        }
+        do {
+            return try QueueStore(path: path, readOnly: true)
+        } catch {
+            throw ExitStatus.noInput.fail("cannot open the queue \(path): \(error)")
+        }
+    }
+}

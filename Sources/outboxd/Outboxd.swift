@@ -1,0 +1,57 @@
+import ArgumentParser
+import Logging
+import OutboxConfig
+import OutboxDaemon
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `outboxd`: the outbound mail queue daemon. Reads the configuration, sets up logging, and runs
+/// the daemon's services until SIGTERM.
+@main
+struct Outboxd: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "outboxd",
+        abstract: "Queue outbound mail durably and deliver it over SMTP with XNAT's mail settings.",
+        discussion: """
+            Runs in the foreground (systemd Type=notify). Producers drop messages into \
+            <spool>/new; `outbox` inspects and manages the queue.
+
+            Example:
+              outboxd --config /etc/outbox/outbox.yaml
+            """)
+
+    @Option(name: .long, help: ArgumentHelp("The configuration file.", valueName: "path"))
+    var config: String = OutboxConfiguration.defaultPath
+
+    func run() async throws {
+        let configuration: OutboxConfiguration
+        do {
+            configuration = try await OutboxConfiguration.load(file: config)
+        } catch {
+            printError("outboxd: \(error)")
+            throw ExitCode(78)  // EX_CONFIG
+        }
+        let level = Logger.Level(rawValue: configuration.log.level) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "outboxd")
+        do {
+            try await Daemon.run(configuration: configuration, logger: logger)
+        } catch {
+            logger.critical("Cannot start", metadata: ["error": "\(error)"])
+            printError("outboxd: \(error)")
+            throw ExitCode(75)  // EX_TEMPFAIL: systemd's Restart=on-failure tries again
+        }
+    }
+}
+
+/// One line on stderr (before logging is set up, and for the admin running outboxd by hand).
+func printError(_ line: String) {
+    let bytes = Array((line + "\n").utf8)
+    _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+}

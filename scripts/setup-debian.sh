@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages outbox needs to build and test: the C libraries' -dev packages
+# (libcurl, libsqlite3, libsystemd), pkg-config, and the real peers the tests talk to
+# (python3-aiosmtpd, openssl). Idempotent: installs only what is missing. Run as root.
+set -euo pipefail
+
+packages=(
+    libcurl4-openssl-dev libsqlite3-dev libsystemd-dev pkg-config ca-certificates
+    python3 python3-aiosmtpd openssl
+)
+
+missing=()
+for package in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed' || missing+=("$package")
+done
+
+if ((${#missing[@]})); then
+    echo "setup-debian: installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi

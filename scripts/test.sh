@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The whole test suite: unit tests, and end-to-end tests against real SQLite files and real SMTP
+# servers on 127.0.0.1, driving the real outboxd and outbox binaries.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup-debian.sh
+# Build the executables as well as the tests: the end-to-end tests run the built binaries.
+swift build --build-tests
+swift test --skip-build "$@"
