@@ -85,8 +85,7 @@ let package = Package(
         .testTarget(name: "OutboxStoreTests", dependencies: ["OutboxStore", "OutboxCore"]),
         .testTarget(
             name: "OutboxEndToEndTests",
-            dependencies: ["OutboxStore", "OutboxCore"],
-            resources: [.copy("Fixtures")]
+            dependencies: ["OutboxStore", "OutboxCore"]
         ),
     ],
     swiftLanguageModes: [.v6]

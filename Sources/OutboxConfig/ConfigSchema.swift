@@ -24,7 +24,9 @@ enum ConfigSchema {
     static var sections: Set<String> { Set(keys.keys.map { String($0.split(separator: ".")[0]) }) }
 
     /// Checks the document's shape: a mapping of known sections, each a mapping of known scalar keys.
-    static func validate(yaml text: String, source: String) throws(ConfigurationError) {
+    /// - Returns: false when the document is empty (only comments): every setting is a default.
+    @discardableResult
+    static func validate(yaml text: String, source: String) throws(ConfigurationError) -> Bool {
         let root: Node?
         do {
             root = try Yams.compose(yaml: text)
@@ -32,7 +34,7 @@ enum ConfigSchema {
             let detail = "\(error)".split(separator: "\n").first.map(String.init) ?? "\(error)"
             throw ConfigurationError(source: source, key: nil, problem: "not valid YAML: \(detail)")
         }
-        guard let root else { return }  // an empty file: all defaults
+        guard let root else { return false }  // an empty file: all defaults
         guard let mapping = root.mapping else {
             throw ConfigurationError(source: source, key: nil, problem: "expected sections (smtp:, queue:, spool:, …) at the top level")
         }
@@ -55,6 +57,7 @@ enum ConfigSchema {
                 }
             }
         }
+        return true
     }
 
     /// Checks `OUTBOX_<SECTION>_…` environment variables against the known keys.

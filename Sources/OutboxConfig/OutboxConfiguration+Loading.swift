@@ -29,7 +29,7 @@ extension OutboxConfiguration {
             let reason = FileManager.default.fileExists(atPath: file) ? "cannot be read (permissions?)" : "does not exist"
             throw ConfigurationError(source: file, key: nil, problem: "the configuration file \(reason)")
         }
-        try ConfigSchema.validate(yaml: text, source: file)
+        let fileHasSettings = try ConfigSchema.validate(yaml: text, source: file)
         try ConfigSchema.validate(environment: environment)
 
         var providers: [any ConfigProvider] = [
@@ -48,15 +48,15 @@ extension OutboxConfiguration {
                 )
             }
         }
-        do {
-            providers.append(
-                try await FileProvider<YAMLSnapshot>(
-                    parsingOptions: .init(secretsSpecifier: .specific(["smtp.password"])),
-                    filePath: FilePath(file)
-                )
-            )
-        } catch {
-            throw ConfigurationError(source: file, key: nil, problem: "cannot be read: \(error)")
+        if fileHasSettings {
+            do {
+                providers.append(
+                    try await FileProvider<YAMLSnapshot>(
+                        parsingOptions: .init(secretsSpecifier: .specific(["smtp.password"])),
+                        filePath: FilePath(file)))
+            } catch {
+                throw ConfigurationError(source: file, key: nil, problem: "cannot be read: \(error)")
+            }
         }
         do {
             return try OutboxConfiguration(reader: ConfigReader(providers: providers), source: file)

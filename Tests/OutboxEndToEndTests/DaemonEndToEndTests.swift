@@ -1,0 +1,148 @@
+import Foundation
+import Testing
+
+/// The walking skeleton's path, end to end: a producer's file in the spool, the real outboxd,
+/// a real SQLite queue, libcurl, and a real SMTP server on 127.0.0.1.
+@Suite("outboxd end to end", .timeLimit(.minutes(3)))
+struct DaemonEndToEndTests {
+    static let passwordReset = """
+        From: XNAT <admin@xnat.example.org>
+        To: Alice Example <alice@example.org>
+        Cc: bob@example.org
+        Bcc: Auditor <audit@example.org>
+        Subject: Password reset request
+        Message-ID: <reset-1@xnat.example.org>
+
+        Dear Alice,
+        follow the link to reset your password.
+        .a line starting with a dot survives
+        -- XNAT
+
+        """
+
+    @Test("A dropped message arrives with the exact envelope and content: Bcc hidden, prefix once in Subject")
+    func delivery() async throws {
+        let server = try SMTPTestServer()
+        let daemon = DaemonUnderTest()
+        daemon.configure(smtp: ["host: 127.0.0.1", "port: \(server.port)", "email_prefix: XNAT"])
+        try await daemon.start()
+        try daemon.drop("1.reset.eml", Self.passwordReset)
+
+        #expect(await eventually { server.received().count == 1 }, "\(daemon.logText)")
+        let message = try #require(server.received().first)
+        #expect(message.mail_from == "admin@xnat.example.org")
+        #expect(message.rcpt_tos == ["alice@example.org", "bob@example.org", "audit@example.org"])
+        let expectedHeader = """
+            From: XNAT <admin@xnat.example.org>\r
+            To: Alice Example <alice@example.org>\r
+            Cc: bob@example.org\r
+            Subject: [XNAT] Password reset request\r
+            Message-ID: <reset-1@xnat.example.org>\r
+
+            """
+        #expect(message.data.hasPrefix(expectedHeader), "\(message.data)")
+        #expect(!message.data.lowercased().contains("bcc:"))
+        #expect(!message.data.contains("audit@example.org"))
+        #expect(message.data.components(separatedBy: "[XNAT]").count == 2)
+        #expect(message.data.hasSuffix("\r\n\r\nDear Alice,\r\nfollow the link to reset your password.\r\n.a line starting with a dot survives\r\n-- XNAT\r\n"))
+
+        #expect(await eventually { (try? daemon.list().first?["state"] as? String) == "sent" })
+        let entry = try #require(try daemon.list().first)
+        #expect(entry["attempts"] as? Int == 1)
+        #expect(!FileManager.default.fileExists(atPath: daemon.spool + "/new/1.reset.eml"))
+        #expect(daemon.terminate() == 0, "SIGTERM must end outboxd with status 0")
+        #expect(daemon.logText.contains("Message delivered"))
+    }
+
+    @Test("A message dropped while the server is down is deferred with a future next attempt, then delivered once it is up")
+    func deferredThenDelivered() async throws {
+        let server = try SMTPTestServer()
+        let port = server.port
+        server.stop()  // the port is now closed: connection refused
+        let daemon = DaemonUnderTest()
+        daemon.configure(smtp: ["host: 127.0.0.1", "port: \(port)"],
+                         extra: "delivery:\n  first_retry: 2s\n  max_retry_delay: 3s\n")
+        try await daemon.start()
+        try daemon.drop("2.eml", "From: a@example.org\nTo: b@example.org\nSubject: later\n\nbody\n")
+
+        #expect(await eventually { (try? daemon.list().first?["state"] as? String) == "deferred" }, "\(daemon.logText)")
+        let entry = try #require(try daemon.list().first)
+        let lastError = try #require(entry["last_error"] as? String)
+        #expect(lastError.contains("curl error 7"), "\(lastError)")
+        let nextText = try #require(entry["next_attempt_time"] as? String)
+        let next = try #require(ISO8601DateFormatter().date(from: nextText))
+        let arrival = try #require(entry["arrival_time"] as? Int)
+        #expect(next.timeIntervalSince1970 >= Double(arrival) + 1.5, "the next attempt is first_retry (2s) after the first")
+
+        try server.start(port: port)
+        #expect(await eventually { server.received().count == 1 }, "\(daemon.logText)")
+        #expect(await eventually { (try? daemon.list().first?["state"] as? String) == "sent" })
+        try await Task.sleep(for: .seconds(4))  // past another retry interval: nothing is sent twice
+        #expect(server.received().count == 1)
+        daemon.terminate()
+    }
+
+    @Test("A queued message survives SIGKILL of the daemon and is delivered exactly once after restart")
+    func survivesKill() async throws {
+        let server = try SMTPTestServer()
+        let daemon = DaemonUnderTest()
+        daemon.configure(smtp: ["enabled: false", "host: 127.0.0.1", "port: \(server.port)"])
+        try await daemon.start()
+        try daemon.drop("3.eml", "From: a@example.org\nTo: b@example.org\nSubject: keep me\n\nbody\n")
+        #expect(await eventually { daemon.occurrences(of: "Message queued") == 1 })
+        #expect(!FileManager.default.fileExists(atPath: daemon.spool + "/new/3.eml"))
+        daemon.kill9()
+        #expect(server.received().isEmpty, "SMTP is disabled: nothing may be sent")
+
+        daemon.configure(smtp: ["enabled: true", "host: 127.0.0.1", "port: \(server.port)"])
+        try await daemon.start()
+        #expect(await eventually { server.received().count == 1 }, "\(daemon.logText)")
+        try await Task.sleep(for: .seconds(2))
+        #expect(server.received().count == 1)
+        #expect(server.received().first?.data.contains("Subject: keep me") == true)
+        daemon.terminate()
+    }
+
+    @Test("Bad spool files land in failed/ with a one-line reason; the daemon keeps running and delivers the rest")
+    func quarantine() async throws {
+        let server = try SMTPTestServer()
+        let daemon = DaemonUnderTest()
+        daemon.configure(smtp: ["host: 127.0.0.1", "port: \(server.port)"])
+        try await daemon.start()
+        try daemon.drop("bad.eml", "this is not a mail message\n")
+        try daemon.drop("norcpt.eml", "From: a@example.org\nSubject: nobody\n\nx\n")
+        try FileManager.default.createSymbolicLink(atPath: daemon.spool + "/new/link.eml", withDestinationPath: "/etc/passwd")
+        try daemon.drop("good.eml", "From: a@example.org\nTo: b@example.org\nSubject: fine\n\nx\n")
+
+        #expect(await eventually { server.received().count == 1 }, "\(daemon.logText)")
+        let failed = daemon.spool + "/failed/"
+        #expect(await eventually { FileManager.default.fileExists(atPath: failed + "link.eml.error") })
+        func reason(_ name: String) -> String {
+            (try? String(contentsOfFile: failed + name + ".error", encoding: .utf8)) ?? "(missing)"
+        }
+        #expect(reason("bad.eml").hasPrefix("not an RFC 5322 message: line 1"))
+        #expect(reason("norcpt.eml") == "no recipients: To:, Cc: and Bcc: are empty or missing\n")
+        #expect(reason("link.eml").hasPrefix("a symbolic link in new/ (never followed)"))
+        for name in ["bad.eml", "norcpt.eml", "link.eml"] {
+            #expect(FileManager.default.fileExists(atPath: failed + name) || (try? FileManager.default.destinationOfSymbolicLink(atPath: failed + name)) != nil)
+            #expect(reason(name).split(separator: "\n").count == 1)
+        }
+        #expect(daemon.isRunning)
+        #expect(daemon.terminate() == 0)
+    }
+
+    @Test("A bad configuration stops outboxd at once with one line naming the file and key (exit 78)",
+          arguments: [
+            ("smtp:\n  start_tsl: true\n", "smtp.start_tsl: unknown key (did you mean smtp.start_tls?)"),
+            ("smtp:\n  port: 0\n", "smtp.port: must be a whole number from 1 to 65535, got 0"),
+            ("smtp:\n  protocol: imap\n", "smtp.protocol: must be smtp or smtps, got \"imap\""),
+          ])
+    func badConfiguration(yaml: String, expected: String) throws {
+        let scratch = Scratch()
+        let config = scratch.file("outbox.yaml")
+        FileManager.default.createFile(atPath: config, contents: Data(yaml.utf8))
+        let result = try run(Paths.outboxd, ["--config", config])
+        #expect(result.status == 78)
+        #expect(result.stderr == "outboxd: \(config): \(expected)\n")
+    }
+}

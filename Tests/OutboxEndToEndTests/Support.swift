@@ -1,0 +1,186 @@
+import Foundation
+import Testing
+
+/// Where the package and the built binaries are. The test bundle runs from the build's bin
+/// directory, next to `outboxd` and `outbox` (scripts/test.sh builds them first).
+enum Paths {
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+    static let binDirectory: URL = {
+        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        return URL(fileURLWithPath: executable).deletingLastPathComponent()
+    }()
+    static var outboxd: String { binDirectory.appendingPathComponent("outboxd").path }
+    static var outbox: String { binDirectory.appendingPathComponent("outbox").path }
+    static var smtpServerScript: String { packageRoot.appendingPathComponent("scripts/smtp-server.py").path }
+}
+
+/// A fresh directory per test, removed afterwards.
+final class Scratch {
+    let url: URL
+    var path: String { url.path }
+
+    init() {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("outbox-e2e-\(UUID().uuidString)")
+        try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+
+    deinit { try? FileManager.default.removeItem(at: url) }
+
+    func file(_ name: String) -> String { url.appendingPathComponent(name).path }
+}
+
+/// Polls `condition` every 50 ms until it holds or `timeout` passes (a bounded wait, not a speed check).
+func eventually(timeout: Duration = .seconds(30), _ condition: () throws -> Bool) async rethrows -> Bool {
+    let clock = ContinuousClock()
+    let deadline = clock.now + timeout
+    while clock.now < deadline {
+        if try condition() { return true }
+        try? await Task.sleep(for: .milliseconds(50))
+    }
+    return try condition()
+}
+
+/// A real SMTP server (Debian's python3-aiosmtpd, scripts/smtp-server.py) on 127.0.0.1 that
+/// writes every message it accepts to a folder.
+final class SMTPTestServer {
+    struct Received: Decodable {
+        var mail_from: String
+        var rcpt_tos: [String]
+        var data: String
+    }
+
+    let scratch: Scratch
+    let outDirectory: String
+    private(set) var port: Int = 0
+    private var process: ChildProcess?
+
+    /// Starts on a free port (or on `port`), and returns once it listens.
+    init(port requested: Int = 0, scratch: Scratch = Scratch()) throws {
+        self.scratch = scratch
+        outDirectory = scratch.file("received")
+        try start(port: requested)
+    }
+
+    func start(port requested: Int) throws {
+        let portFile = scratch.file("port-\(UUID().uuidString)")
+        let process = try ChildProcess(
+            "/usr/bin/python3",
+            [Paths.smtpServerScript, "--quiet", "--host", "127.0.0.1", "--port", "\(requested)", "--port-file", portFile,
+             "--out", outDirectory],
+            outputPath: scratch.file("smtp-server.log"))
+        self.process = process
+        let clock = ContinuousClock()
+        let deadline = clock.now + .seconds(20)
+        while clock.now < deadline {
+            if let text = try? String(contentsOfFile: portFile, encoding: .utf8), let value = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
+                port = value
+                return
+            }
+            guard process.isRunning else { break }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        throw TestFailure("the SMTP test server did not start (is python3-aiosmtpd installed? scripts/setup-debian.sh)")
+    }
+
+    func stop() {
+        guard let process else { return }
+        process.signal(SIGTERM)
+        process.wait()
+        self.process = nil
+    }
+
+    deinit { stop() }
+
+    /// Messages received so far, in arrival order.
+    func received() -> [Received] {
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: outDirectory)) ?? []).filter { $0.hasSuffix(".json") }.sorted()
+        return names.compactMap { name in
+            guard let data = FileManager.default.contents(atPath: outDirectory + "/" + name) else { return nil }
+            return try? JSONDecoder().decode(Received.self, from: data)
+        }
+    }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// The real `outboxd` binary with a configuration and state in a scratch directory.
+final class DaemonUnderTest {
+    let scratch: Scratch
+    var configPath: String { scratch.file("outbox.yaml") }
+    var spool: String { scratch.file("spool") }
+    var database: String { scratch.file("queue.sqlite3") }
+    var logPath: String { scratch.file("outboxd.log") }
+    private(set) var process: ChildProcess?
+
+    init(scratch: Scratch = Scratch()) { self.scratch = scratch }
+
+    /// Writes the configuration: the state paths are filled in, `smtp` and `extra` are YAML lines.
+    func configure(smtp: [String], extra: String = "") {
+        let yaml = """
+            smtp:
+            \(smtp.map { "  " + $0 }.joined(separator: "\n"))
+            queue:
+              database: \(database)
+            spool:
+              directory: \(spool)
+            \(extra)
+            """
+        FileManager.default.createFile(atPath: configPath, contents: Data(yaml.utf8))
+    }
+
+    /// Starts outboxd and waits until it has opened the queue and watches the spool.
+    func start() async throws {
+        let readyBefore = occurrences(of: "] Ready")
+        var environment = ProcessInfo.processInfo.environment
+        environment.removeValue(forKey: "NOTIFY_SOCKET")
+        let process = try ChildProcess(Paths.outboxd, ["--config", configPath], environment: environment, outputPath: logPath)
+        self.process = process
+        guard await eventually({ occurrences(of: "] Ready") > readyBefore || !process.isRunning }), process.isRunning else {
+            throw TestFailure("outboxd did not become ready: \(logText)")
+        }
+    }
+
+    var logText: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+
+    func occurrences(of text: String) -> Int { logText.components(separatedBy: text).count - 1 }
+
+    /// Hands a message over as a producer does: write into tmp/, rename into new/.
+    func drop(_ name: String, _ content: String) throws {
+        let temporary = spool + "/tmp/" + name
+        FileManager.default.createFile(atPath: temporary, contents: Data(content.utf8))
+        try FileManager.default.moveItem(atPath: temporary, toPath: spool + "/new/" + name)
+    }
+
+    /// SIGTERM, then the exit status.
+    @discardableResult
+    func terminate() -> Int32 {
+        guard let process else { return -1 }
+        process.signal(SIGTERM)
+        self.process = nil
+        return process.wait()
+    }
+
+    /// SIGKILL: no chance to clean up.
+    func kill9() {
+        guard let process else { return }
+        process.signal(SIGKILL)
+        process.wait()
+        self.process = nil
+    }
+
+    var isRunning: Bool { process?.isRunning ?? false }
+
+    /// `outbox list --json`, parsed.
+    func list() throws -> [[String: Any]] {
+        let result = try run(Paths.outbox, ["list", "--json", "--config", configPath])
+        guard result.status == 0 else { throw TestFailure("outbox list failed: \(result.stderr)") }
+        return try result.stdout.split(separator: "\n").map { line in
+            try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        }
+    }
+}
+
