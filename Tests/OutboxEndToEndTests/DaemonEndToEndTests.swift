@@ -131,6 +131,25 @@ struct DaemonEndToEndTests {
         #expect(daemon.terminate() == 0)
     }
 
+    @Test("Under systemd, outboxd sends READY=1 and a one-line STATUS= with the queue counts, and STOPPING=1 on SIGTERM")
+    func notifiesSystemd() async throws {
+        let server = try SMTPTestServer()
+        server.stop()  // connection refused: the message stays deferred and shows in the counts
+        let daemon = DaemonUnderTest()
+        let socket = try NotifySocket(path: daemon.scratch.file("notify.sock"))
+        daemon.configure(smtp: ["host: 127.0.0.1", "port: \(server.port)"])
+        try await daemon.start(notifySocket: socket.path)
+        #expect(await eventually { socket.receive().contains { $0.hasPrefix("READY=1") } })
+        try daemon.drop("n.eml", "From: a@example.org\nTo: b@example.org\nSubject: s\n\nx\n")
+        #expect(await eventually { socket.receive().contains { $0.hasPrefix("STATUS=") && $0.contains("0 queued, 1 deferred") } },
+                "\(socket.receive())")
+        let status = try #require(socket.receive().last { $0.hasPrefix("STATUS=") })
+        #expect(status.contains("127.0.0.1:\(server.port)"))
+        #expect(!status.dropFirst().contains("\n"), "STATUS must be one line")
+        #expect(daemon.terminate() == 0)
+        #expect(socket.receive().contains { $0.hasPrefix("STOPPING=1") })
+    }
+
     @Test("A bad configuration stops outboxd at once with one line naming the file and key (exit 78)",
           arguments: [
             ("smtp:\n  start_tsl: true\n", "smtp.start_tsl: unknown key (did you mean smtp.start_tls?)"),
