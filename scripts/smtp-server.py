@@ -9,6 +9,10 @@ server listens.
 
 Options for the delivery tests: --tls-cert/--tls-key enable STARTTLS (or implicit TLS with
 --implicit-tls); --auth-user/--auth-password require AUTH PLAIN/LOGIN with those credentials.
+--session-log FILE appends one line per connection and per EHLO/STARTTLS/AUTH command
+("connect", "EHLO name", "STARTTLS", "AUTH PLAIN" — the mechanism only, never credentials), so a
+test can tell what a client said. --reject-rcpt ADDR=CODE (repeatable) answers RCPT TO:<ADDR>
+with CODE; --fail-data CODE answers the end of every message with CODE.
 """
 import argparse
 import asyncio
@@ -21,14 +25,63 @@ import sys
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
 
+class SessionLog:
+    """Appends what clients said (verbs and mechanisms only) to a file, one line each."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def write(self, line):
+        if self.path:
+            with open(self.path, "a") as f:
+                f.write(line + "\n")
+
+
+def recording_smtp(log):
+    class RecordingSMTP(SMTP):
+        def connection_made(self, transport):
+            if self.transport is None:  # not the STARTTLS re-entry
+                log.write("connect")
+            super().connection_made(transport)
+
+        async def smtp_EHLO(self, hostname):
+            log.write("EHLO %s" % hostname)
+            await super().smtp_EHLO(hostname)
+
+        async def smtp_HELO(self, hostname):
+            log.write("HELO %s" % hostname)
+            await super().smtp_HELO(hostname)
+
+        async def smtp_STARTTLS(self, arg):
+            log.write("STARTTLS")
+            await super().smtp_STARTTLS(arg)
+
+        async def smtp_AUTH(self, arg):
+            log.write("AUTH %s" % (arg or "").split(" ")[0].upper())
+            await super().smtp_AUTH(arg)
+
+    return RecordingSMTP
+
+
 class Recorder:
-    def __init__(self, out, quiet):
+    def __init__(self, out, quiet, reject_rcpt=None, fail_data=None):
         self.out = out
         self.quiet = quiet
         self.count = 0
+        self.reject_rcpt = reject_rcpt or {}
+        self.fail_data = fail_data
         os.makedirs(out, exist_ok=True)
 
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        code = self.reject_rcpt.get(address.lower())
+        if code is not None:
+            return "%d %s.1.1 <%s>: Recipient address rejected (test)" % (code, str(code)[0], address)
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
     async def handle_DATA(self, server, session, envelope):
+        if self.fail_data is not None:
+            return "%d %s.3.0 Message refused (test)" % (self.fail_data, str(self.fail_data)[0])
         self.count += 1
         record = {
             "mail_from": envelope.mail_from,
@@ -63,12 +116,20 @@ def main():
     parser.add_argument("--implicit-tls", action="store_true")
     parser.add_argument("--auth-user")
     parser.add_argument("--auth-password")
+    parser.add_argument("--session-log")
+    parser.add_argument("--reject-rcpt", action="append", default=[], metavar="ADDR=CODE")
+    parser.add_argument("--fail-data", type=int, metavar="CODE")
     args = parser.parse_args()
 
     if not args.host.startswith("127.") and args.host not in ("::1", "localhost"):
         sys.exit("smtp-server: refusing to listen on a non-loopback address")
 
-    handler = Recorder(args.out, args.quiet)
+    reject = {}
+    for item in args.reject_rcpt:
+        address, _, code = item.rpartition("=")
+        reject[address.lower()] = int(code)
+    handler = Recorder(args.out, args.quiet, reject, args.fail_data)
+    smtp_class = recording_smtp(SessionLog(args.session_log))
     context = None
     if args.tls_cert:
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -85,7 +146,7 @@ def main():
             kwargs["tls_context"] = context
         if args.auth_user is not None:
             kwargs.update(authenticator=authenticator, auth_required=True, auth_require_tls=False)
-        return SMTP(handler, hostname="smtp-server.test", **kwargs)
+        return smtp_class(handler, hostname="smtp-server.test", **kwargs)
 
     async def serve():
         loop = asyncio.get_running_loop()
