@@ -12,7 +12,8 @@ Options for the delivery tests: --tls-cert/--tls-key enable STARTTLS (or implici
 --session-log FILE appends one line per connection and per EHLO/STARTTLS/AUTH command
 ("connect", "EHLO name", "STARTTLS", "AUTH PLAIN" — the mechanism only, never credentials), so a
 test can tell what a client said. --reject-rcpt ADDR=CODE (repeatable) answers RCPT TO:<ADDR>
-with CODE; --fail-data CODE answers the end of every message with CODE.
+with CODE; --fail-data CODE answers the end of every message with CODE; --idle-timeout SECONDS
+closes a connection that has been quiet that long.
 """
 import argparse
 import asyncio
@@ -89,7 +90,8 @@ class Recorder:
             "data": envelope.original_content.decode("latin-1"),
             "peer": str(session.peer),
             "authenticated": bool(session.authenticated),
-            "tls": session.ssl is not None,
+            # session.ssl is set by STARTTLS; implicit TLS shows on the transport.
+            "tls": session.ssl is not None or server.transport.get_extra_info("ssl_object") is not None,
         }
         name = os.path.join(self.out, "%06d.json" % self.count)
         with open(name + ".tmp", "w") as f:
@@ -119,6 +121,7 @@ def main():
     parser.add_argument("--session-log")
     parser.add_argument("--reject-rcpt", action="append", default=[], metavar="ADDR=CODE")
     parser.add_argument("--fail-data", type=int, metavar="CODE")
+    parser.add_argument("--idle-timeout", type=float, default=300)
     args = parser.parse_args()
 
     if not args.host.startswith("127.") and args.host not in ("::1", "localhost"):
@@ -138,10 +141,11 @@ def main():
     def authenticator(server, session, envelope, mechanism, auth_data):
         ok = isinstance(auth_data, LoginPassword) and auth_data.login.decode() == args.auth_user \
             and auth_data.password.decode() == args.auth_password
-        return AuthResult(success=ok)
+        # handled=False: aiosmtpd then answers a refusal with 535 itself (otherwise it says nothing).
+        return AuthResult(success=ok, handled=False)
 
     def factory():
-        kwargs = {}
+        kwargs = {"timeout": args.idle_timeout}
         if context is not None and not args.implicit_tls:
             kwargs["tls_context"] = context
         if args.auth_user is not None:

@@ -12,7 +12,7 @@ enum ConfigSchema {
         "smtp.enabled": .bool, "smtp.host": .string, "smtp.port": .int, "smtp.username": .string,
         "smtp.password": .string, "smtp.protocol": .string, "smtp.auth": .bool, "smtp.start_tls": .bool,
         "smtp.ssl_trust": .string, "smtp.email_prefix": .string, "smtp.from": .string,
-        "smtp.ehlo_name": .string, "smtp.auth_mechanisms": .string,
+        "smtp.ehlo_name": .string, "smtp.envelope_from": .string, "smtp.ca_file": .string, "smtp.auth_mechanisms": .string,
         "smtp.connect_timeout": .duration, "smtp.response_timeout": .duration,
         "queue.database": .string,
         "spool.directory": .string, "spool.rescan_interval": .duration, "spool.max_message_size": .int,

@@ -105,6 +105,22 @@ extension OutboxConfiguration {
                 throw ConfigurationError(source: source, key: "smtp.from", problem: "not a valid address: \(error)")
             }
         }
+        if let from = try values.string("smtp.envelope_from"), !from.isEmpty {
+            do {
+                smtp.envelopeFrom = try EmailAddress(from)
+            } catch {
+                throw ConfigurationError(source: source, key: "smtp.envelope_from", problem: "not a valid address: \(error)")
+            }
+        }
+        if let caFile = try values.string("smtp.ca_file"), !caFile.isEmpty {
+            guard caFile.hasPrefix("/") else {
+                throw ConfigurationError(source: source, key: "smtp.ca_file", problem: "must be an absolute path, got \"\(caFile.printableExcerpt)\"")
+            }
+            guard FileManager.default.isReadableFile(atPath: caFile) else {
+                throw ConfigurationError(source: source, key: "smtp.ca_file", problem: "cannot read \(caFile)")
+            }
+            smtp.caFile = caFile
+        }
         if let name = try values.string("smtp.ehlo_name"), !name.isEmpty {
             guard name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" || $0 == "[" || $0 == "]" || $0 == ":" }),
                 name.allSatisfy(\.isASCII)

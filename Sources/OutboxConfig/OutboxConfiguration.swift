@@ -39,6 +39,9 @@ public struct OutboxConfiguration: Sendable, Hashable {
 /// - `ssl_trust` (string, default ""): smtpSslTrust, hosts whose certificate is not verified; `*` = all.
 /// - `email_prefix` (string, default ""): emailPrefix, prepended to every Subject.
 /// - `from` (string, default ""): XNAT's siteConfig adminEmail, the sender of mail without one.
+/// - `envelope_from` (string, default ""): the MAIL FROM address for every message, for relays that
+///   refuse a sender they do not own; the header From stays as written.
+/// - `ca_file` (path, default none): extra trusted certificates (PEM), e.g. a site's own CA.
 /// - `ehlo_name` (string, default: the machine's name): the name sent in EHLO.
 /// - `auth_mechanisms` (string, default "PLAIN LOGIN"): SASL mechanisms curl may use.
 /// - `connect_timeout`, `response_timeout` (duration, default 30s, 60s).
@@ -58,6 +61,8 @@ public struct SMTPSettings: Sendable, Hashable {
     public var sslTrust = ""
     public var emailPrefix = ""
     public var from: EmailAddress? = nil
+    public var envelopeFrom: EmailAddress? = nil
+    public var caFile: String? = nil
     public var ehloName: String? = nil
     public var authMechanisms = ["PLAIN", "LOGIN"]
     public var connectTimeout: Duration = .seconds(30)

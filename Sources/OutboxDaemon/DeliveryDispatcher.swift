@@ -80,7 +80,7 @@ struct DeliveryDispatcher: Service {
         let started = now()
         let clock = ContinuousClock()
         let start = clock.now
-        let outcome = await transport.deliver(message.envelope, content: message.content, lane: lane)
+        let result = await transport.attempt(message.envelope, content: message.content, lane: lane)
         let duration = clock.now - start
         if Task.isCancelled {
             // Shutdown deadline: curl was aborted; give the message back as it was.
@@ -88,29 +88,39 @@ struct DeliveryDispatcher: Service {
             return
         }
 
-        let newState: QueueState
+        var outcome = result.outcome
+        var recipients = result.recipients
+        var newState = RecipientResult.messageState(after: recipients, alreadySent: message.alreadySent)
         var nextAttempt: UnixTime?
-        switch outcome {
-        case .delivered:
-            newState = .sent
-        case .permanentFailure:
-            newState = .failed
-        case .temporaryFailure, .configurationError:
+        if newState == .deferred {
+            if outcome.kind == .delivered || outcome.kind == .permanent,
+                let pending = recipients.first(where: { $0.state == .queued }) {
+                // Delivered to some, put off for others: the message waits for those.
+                outcome = .temporaryFailure(reason: pending.reply)
+            }
             switch delivery.retry.decision(afterAttempt: attempt, queuedAt: message.queuedAt, now: now(), random: random()) {
             case .retry(let at):
-                newState = .deferred
                 nextAttempt = at
             case .giveUp where outcome.kind == .configuration:
                 // Our settings are wrong, not the mail: keep trying at the longest interval.
-                newState = .deferred
                 nextAttempt = now() + delivery.retry.maximumDelay
             case .giveUp:
-                newState = .failed
+                for index in recipients.indices where recipients[index].state == .queued {
+                    recipients[index].state = .failed
+                    recipients[index].reply = "gave up after \(attempt) attempts (delivery.lifetime): \(recipients[index].reply)"
+                }
+                newState = RecipientResult.messageState(after: recipients, alreadySent: message.alreadySent)
             }
+        }
+        let updates = recipients.compactMap { result -> AttemptRecord.RecipientUpdate? in
+            guard message.recipientPositions.indices.contains(result.index) else { return nil }
+            return AttemptRecord.RecipientUpdate(
+                position: message.recipientPositions[result.index], state: result.state, reply: result.reply)
         }
 
         let record = AttemptRecord(startedAt: started, duration: duration, server: transport.destination,
-                                   outcome: outcome, newState: newState, nextAttemptAt: nextAttempt)
+                                   outcome: outcome, newState: newState, nextAttemptAt: nextAttempt,
+                                   recipients: updates)
         do {
             let stillOurs = try await store.finish(message.id, owner: owner, attempt: record)
             if !stillOurs {

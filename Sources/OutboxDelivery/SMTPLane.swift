@@ -18,6 +18,8 @@ final class DedicatedQueueExecutor: SerialExecutor, @unchecked Sendable {  // Di
 actor SMTPLane {
     private let executor: DedicatedQueueExecutor
     private var handle: EasyHandle?  // not Sendable; never leaves this actor
+    /// Whether the handle's last transfer ended well, i.e. it probably holds an open connection.
+    private var lastTransferSucceeded = false
 
     nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
 
@@ -37,6 +39,19 @@ actor SMTPLane {
     }
 
     private func perform(_ request: SMTPTransferRequest, stopFlag flag: StopFlag) -> SMTPTransferResult {
+        let reused = handle != nil && lastTransferSucceeded
+        var result = performOnce(request, stopFlag: flag)
+        if reused, !flag.isSet, Self.isStaleConnection(result) {
+            // The kept connection had died (idle timeout, a server's 421 on shutdown) before the
+            // message went out: curl notices only now. Once more, on a fresh connection.
+            handle = nil
+            result = performOnce(request, stopFlag: flag)
+        }
+        lastTransferSucceeded = result.error == nil
+        return result
+    }
+
+    private func performOnce(_ request: SMTPTransferRequest, stopFlag flag: StopFlag) -> SMTPTransferResult {
         let handle: EasyHandle
         if let existing = self.handle {
             handle = existing
@@ -49,6 +64,14 @@ actor SMTPLane {
             self.handle = handle
         }
         return handle.sendMail(request, stop: flag)
+    }
+
+    /// A reused connection that failed before the body was sent: closed under us (curl errors
+    /// 52 empty reply, 55 send error, 56 receive error) or a 421 "closing" reply.
+    static func isStaleConnection(_ result: SMTPTransferResult) -> Bool {
+        guard !result.transcript.bodySent else { return false }
+        if let code = result.error?.code, [52, 55, 56].contains(code) { return true }
+        return result.transcript.replies.contains { $0.code == 421 }
     }
 
     /// Drops the handle and its connection (after a reload, or a 421).

@@ -11,6 +11,10 @@ public struct ClaimedMessage: Sendable, Hashable {
     /// Attempts made before this one.
     public var previousAttempts: Int
     public var queuedAt: UnixTime
+    /// The stored position of each of `envelope.recipients` (only those still queued are claimed).
+    public var recipientPositions: [Int] = []
+    /// Recipients an earlier attempt already delivered to.
+    public var alreadySent: Int = 0
 }
 
 /// The result of one attempt, as the dispatcher decided it.
@@ -23,9 +27,26 @@ public struct AttemptRecord: Sendable, Hashable {
     public var newState: QueueState
     /// For `deferred`: when to try again.
     public var nextAttemptAt: UnixTime?
+    /// Per-recipient results, by stored position. Empty: every still-queued recipient takes the
+    /// message's final state (`sent`/`failed`) and stays queued otherwise.
+    public var recipients: [RecipientUpdate] = []
+
+    /// One recipient's new state and the reply that decided it.
+    public struct RecipientUpdate: Sendable, Hashable {
+        public var position: Int
+        public var state: RecipientResult.State
+        public var reply: String
+
+        public init(position: Int, state: RecipientResult.State, reply: String) {
+            self.position = position
+            self.state = state
+            self.reply = reply
+        }
+    }
 
     public init(startedAt: UnixTime, duration: Duration, server: String, outcome: DeliveryOutcome,
-                newState: QueueState, nextAttemptAt: UnixTime?) {
+                newState: QueueState, nextAttemptAt: UnixTime?, recipients: [RecipientUpdate] = []) {
+        self.recipients = recipients
         self.startedAt = startedAt
         self.duration = duration
         self.server = server
@@ -54,9 +75,12 @@ extension QueueStore {
                 arguments: [owner, (now + duration).milliseconds, now.milliseconds, now.milliseconds, limit])
             return try rows.map { row in
                 let id: Int64 = row["id"]
-                let addresses = try String.fetchAll(
-                    db, sql: "SELECT address FROM recipient WHERE message_id = ? AND state = 'queued' ORDER BY position",
+                let recipientRows = try Row.fetchAll(
+                    db, sql: "SELECT position, address FROM recipient WHERE message_id = ? AND state = 'queued' ORDER BY position",
                     arguments: [id])
+                let addresses = recipientRows.map { $0["address"] as String }
+                let alreadySent = try Int.fetchOne(
+                    db, sql: "SELECT count(*) FROM recipient WHERE message_id = ? AND state = 'sent'", arguments: [id]) ?? 0
                 // Addresses were validated at intake; validate again before they reach curl.
                 let envelope = Envelope(
                     sender: try EmailAddress(row["sender"] as String),
@@ -64,7 +88,8 @@ extension QueueStore {
                 return ClaimedMessage(
                     id: QueueID(rawValue: id), envelope: envelope,
                     content: RawMessage(normalizedBytes: [UInt8](row["content"] as Data)),
-                    previousAttempts: row["attempts"], queuedAt: UnixTime(milliseconds: row["created_at"]))
+                    previousAttempts: row["attempts"], queuedAt: UnixTime(milliseconds: row["created_at"]),
+                    recipientPositions: recipientRows.map { $0["position"] as Int }, alreadySent: alreadySent)
             }
         }
     }
@@ -86,7 +111,12 @@ extension QueueStore {
                             attempt.newState == .sent ? nil : attempt.outcome.text,
                             id.rawValue, owner])
             guard db.changesCount == 1 else { return false }
-            if attempt.newState == .sent || attempt.newState == .failed {
+            for update in attempt.recipients {
+                try db.execute(
+                    sql: "UPDATE recipient SET state = ?, last_reply = ? WHERE message_id = ? AND position = ? AND state = 'queued'",
+                    arguments: [update.state.rawValue, update.reply, id.rawValue, update.position])
+            }
+            if attempt.recipients.isEmpty && (attempt.newState == .sent || attempt.newState == .failed) {
                 try db.execute(
                     sql: "UPDATE recipient SET state = ?, last_reply = ? WHERE message_id = ? AND state = 'queued'",
                     arguments: [attempt.newState.rawValue, attempt.outcome.text, id.rawValue])

@@ -48,16 +48,21 @@ final class SMTPTestServer {
         var mail_from: String
         var rcpt_tos: [String]
         var data: String
+        var authenticated: Bool?
+        var tls: Bool?
     }
 
     let scratch: Scratch
     let outDirectory: String
     private(set) var port: Int = 0
     private var process: ChildProcess?
+    /// Extra scripts/smtp-server.py options (TLS, AUTH, scripted refusals).
+    var arguments: [String]
 
     /// Starts on a free port (or on `port`), and returns once it listens.
-    init(port requested: Int = 0, scratch: Scratch = Scratch()) throws {
+    init(port requested: Int = 0, scratch: Scratch = Scratch(), arguments: [String] = []) throws {
         self.scratch = scratch
+        self.arguments = arguments
         outDirectory = scratch.file("received")
         try start(port: requested)
     }
@@ -67,7 +72,7 @@ final class SMTPTestServer {
         let process = try ChildProcess(
             "/usr/bin/python3",
             [Paths.smtpServerScript, "--quiet", "--host", "127.0.0.1", "--port", "\(requested)", "--port-file", portFile,
-             "--out", outDirectory],
+             "--out", outDirectory] + arguments,
             outputPath: scratch.file("smtp-server.log"))
         self.process = process
         let clock = ContinuousClock()
