@@ -68,7 +68,9 @@ class Recorder:
     def __init__(self, out, quiet, reject_rcpt=None, fail_data=None):
         self.out = out
         self.quiet = quiet
-        self.count = 0
+        os.makedirs(out, exist_ok=True)
+        # Restarted on the same folder: carry on numbering, never overwrite what was received.
+        self.count = len([name for name in os.listdir(out) if name.endswith(".json")])
         self.reject_rcpt = reject_rcpt or {}
         self.fail_data = fail_data
         os.makedirs(out, exist_ok=True)

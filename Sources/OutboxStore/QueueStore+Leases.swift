@@ -73,7 +73,7 @@ extension QueueStore {
                     RETURNING id, sender, content, attempts, created_at
                     """,
                 arguments: [owner, (now + duration).milliseconds, now.milliseconds, now.milliseconds, limit])
-            return try rows.map { row in
+            return try rows.compactMap { row -> ClaimedMessage? in
                 let id: Int64 = row["id"]
                 let recipientRows = try Row.fetchAll(
                     db, sql: "SELECT position, address FROM recipient WHERE message_id = ? AND state = 'queued' ORDER BY position",
@@ -81,10 +81,22 @@ extension QueueStore {
                 let addresses = recipientRows.map { $0["address"] as String }
                 let alreadySent = try Int.fetchOne(
                     db, sql: "SELECT count(*) FROM recipient WHERE message_id = ? AND state = 'sent'", arguments: [id]) ?? 0
-                // Addresses were validated at intake; validate again before they reach curl.
-                let envelope = Envelope(
-                    sender: try EmailAddress(row["sender"] as String),
-                    recipients: try addresses.map { try EmailAddress($0) })
+                // Addresses were validated at intake; validate again before they reach curl (libcurl
+                // 7.88 would send a CR/LF inside one as is). A bad one fails its message, not the claim.
+                let envelope: Envelope
+                do {
+                    envelope = Envelope(
+                        sender: try EmailAddress(row["sender"] as String),
+                        recipients: try addresses.map { try EmailAddress($0) })
+                } catch {
+                    try db.execute(
+                        sql: """
+                            UPDATE message SET state = 'failed', last_error = ?, lease_owner = NULL, lease_expires_at = NULL
+                            WHERE id = ?
+                            """,
+                        arguments: ["refused before sending: an address in the queue is invalid: \(error)", id])
+                    return nil
+                }
                 return ClaimedMessage(
                     id: QueueID(rawValue: id), envelope: envelope,
                     content: RawMessage(normalizedBytes: [UInt8](row["content"] as Data)),

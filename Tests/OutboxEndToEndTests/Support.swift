@@ -85,7 +85,8 @@ final class SMTPTestServer {
             guard process.isRunning else { break }
             Thread.sleep(forTimeInterval: 0.05)
         }
-        throw TestFailure("the SMTP test server did not start (is python3-aiosmtpd installed? scripts/setup-debian.sh)")
+        let log = (try? String(contentsOfFile: scratch.file("smtp-server.log"), encoding: .utf8)) ?? ""
+        throw TestFailure("the SMTP test server did not start (is python3-aiosmtpd installed? scripts/setup-debian.sh): \(log.suffix(600))")
     }
 
     func stop() {

@@ -1,0 +1,170 @@
+import Foundation
+import Testing
+
+/// How delivery behaves beyond the settings: per-recipient results, connection reuse, dead and
+/// stalling servers, and what is refused before it reaches the server. Real outboxd, real servers.
+@Suite("Delivery behaviour against real servers", .serialized, .timeLimit(.minutes(3)))
+struct DeliveryBehaviourTests {
+    typealias Peer = SMTPSettingsTests.Peer
+
+    static func message(to recipients: String, subject: String = "Behaviour test") -> String {
+        "From: XNAT <admin@xnat.example.org>\nTo: \(recipients)\nSubject: \(subject)\n\nbody\n"
+    }
+
+    func entry(_ daemon: DaemonUnderTest) -> [String: Any] { (try? daemon.list().first) ?? [:] }
+
+    func recipients(_ daemon: DaemonUnderTest) -> [String: (state: String, reason: String)] {
+        let list = entry(daemon)["recipients"] as? [[String: Any]] ?? []
+        return Dictionary(uniqueKeysWithValues: list.map {
+            ($0["address"] as? String ?? "", ($0["state"] as? String ?? "", $0["delay_reason"] as? String ?? ""))
+        })
+    }
+
+    // MARK: Per recipient
+
+    @Test("Some RCPTs refused: accepted ones get the mail once, 5xx ones fail with their reply, 4xx ones are retried alone")
+    func perRecipientResults() async throws {
+        let peer = try Peer(["--reject-rcpt", "gone@example.org=550", "--reject-rcpt", "busy@example.org=451"])
+        let daemon = DaemonUnderTest()
+        daemon.configure(smtp: ["host: 127.0.0.1", "port: \(peer.port)"],
+                         extra: "delivery:\n  first_retry: 1s\n  max_retry_delay: 1s\n")
+        try await daemon.start()
+        try daemon.drop("1.eml", Self.message(to: "ok@example.org, gone@example.org, busy@example.org"))
+
+        #expect(await eventually { peer.server.received().count == 1 }, "\(daemon.logText)")
+        #expect(peer.server.received().first?.rcpt_tos == ["ok@example.org"])
+        #expect(await eventually { entry(daemon)["state"] as? String == "deferred" }, "\(daemon.logText)")
+        let first = recipients(daemon)
+        #expect(first["ok@example.org"]?.state == "sent")
+        #expect(first["gone@example.org"]?.state == "failed")
+        #expect(first["gone@example.org"]?.reason.hasPrefix("550 5.1.1 <gone@example.org>") == true, "\(first)")
+        #expect(first["busy@example.org"]?.state == "queued")
+        #expect(first["busy@example.org"]?.reason.hasPrefix("451 ") == true, "\(first)")
+        #expect((entry(daemon)["last_error"] as? String)?.hasPrefix("451 ") == true)
+
+        // The server now accepts busy@: only busy@ gets the retry.
+        peer.server.stop()
+        peer.server.arguments = ["--session-log", peer.sessionLog, "--reject-rcpt", "gone@example.org=550"]
+        try peer.server.start(port: peer.port)
+        #expect(await eventually { peer.server.received().count == 2 }, "\(daemon.logText)")
+        #expect(peer.server.received().last?.rcpt_tos == ["busy@example.org"])
+        #expect(await eventually { entry(daemon)["state"] as? String == "sent" }, "\(daemon.logText)")
+        #expect(recipients(daemon)["busy@example.org"]?.state == "sent")
+        #expect(recipients(daemon)["gone@example.org"]?.state == "failed")
+        try await Task.sleep(for: .seconds(2))
+        #expect(peer.server.received().count == 2, "nobody gets the mail twice")
+        daemon.terminate()
+    }
+
+    @Test("Every RCPT refused for good, or the message refused after DATA: the message fails with the reply",
+          arguments: [
+            (["--reject-rcpt", "a@example.org=550", "--reject-rcpt", "b@example.org=553"], "550 "),
+            (["--fail-data", "554"], "554 "),
+          ])
+    func permanentRefusal(arguments: [String], reply: String) async throws {
+        let peer = try Peer(arguments)
+        let daemon = DaemonUnderTest()
+        daemon.configure(smtp: ["host: 127.0.0.1", "port: \(peer.port)"])
+        try await daemon.start()
+        try daemon.drop("1.eml", Self.message(to: "a@example.org, b@example.org"))
+        #expect(await eventually { entry(daemon)["state"] as? String == "failed" }, "\(daemon.logText)")
+        #expect((entry(daemon)["last_error"] as? String)?.hasPrefix(reply) == true, "\(entry(daemon))")
+        #expect(recipients(daemon).values.allSatisfy { $0.state == "failed" }, "\(recipients(daemon))")
+        #expect(peer.server.received().isEmpty)
+        daemon.terminate()
+        #expect(daemon.logText.contains("Message failed permanently"))
+    }
+
+    // MARK: Connections
+
+    @Test("One worker sends consecutive messages over one connection with one login")
+    func connectionReuse() async throws {
+        let peer = try Peer(["--auth-user", "xnat", "--auth-password", "pw"])
+        let daemon = DaemonUnderTest()
+        daemon.configure(smtp: ["host: 127.0.0.1", "port: \(peer.port)", "auth: true", "username: xnat", "password: pw"],
+                         extra: "delivery:\n  workers: 1\n")
+        try await daemon.start()
+        for n in 1...4 { try daemon.drop("\(n).eml", Self.message(to: "r\(n)@example.org")) }
+        #expect(await eventually { peer.server.received().count == 4 }, "\(daemon.logText)")
+        #expect(peer.said.filter { $0 == "connect" }.count == 1, "\(peer.said)")
+        #expect(peer.said.filter { $0.hasPrefix("AUTH") }.count == 1, "\(peer.said)")
+        daemon.terminate()
+    }
+
+    @Test("A kept connection the server dropped while idle: the next message goes out on a fresh one, first attempt")
+    func idleDropReconnects() async throws {
+        let peer = try Peer(["--idle-timeout", "1"])
+        let daemon = DaemonUnderTest()
+        daemon.configure(smtp: ["host: 127.0.0.1", "port: \(peer.port)"], extra: "delivery:\n  workers: 1\n")
+        try await daemon.start()
+        try daemon.drop("1.eml", Self.message(to: "first@example.org"))
+        #expect(await eventually { peer.server.received().count == 1 }, "\(daemon.logText)")
+        try await Task.sleep(for: .seconds(3))  // the server closes the idle connection after 1 s
+        try daemon.drop("2.eml", Self.message(to: "second@example.org"))
+        #expect(await eventually { peer.server.received().count == 2 }, "\(daemon.logText)")
+        #expect(await eventually { (try? daemon.list().allSatisfy { $0["state"] as? String == "sent" }) == true })
+        #expect(try daemon.list().allSatisfy { $0["attempts"] as? Int == 1 }, "no deferral for a dropped idle connection")
+        #expect(peer.said.filter { $0 == "connect" }.count == 2, "\(peer.said)")
+        daemon.terminate()
+    }
+
+    @Test("A server that accepts TCP and never answers cannot stall the queue: the attempt times out and is deferred")
+    func stallingServer() async throws {
+        let scratch = Scratch()
+        let portFile = scratch.file("port")
+        let script = """
+            import os, socket, sys
+            s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(16)
+            open(sys.argv[1] + ".tmp", "w").write(str(s.getsockname()[1])); os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+            held = []
+            while True:
+                held.append(s.accept()[0])
+            """
+        let staller = try ChildProcess("/usr/bin/python3", ["-c", script, portFile])
+        defer {
+            staller.signal(SIGTERM)
+            staller.wait()
+        }
+        #expect(await eventually { FileManager.default.fileExists(atPath: portFile) })
+        let port = try String(contentsOfFile: portFile, encoding: .utf8)
+        let daemon = DaemonUnderTest()
+        daemon.configure(smtp: ["host: 127.0.0.1", "port: \(port)", "connect_timeout: 2s", "response_timeout: 2s"],
+                         extra: "delivery:\n  workers: 1\n")
+        try await daemon.start()
+        try daemon.drop("1.eml", Self.message(to: "a@example.org"))
+        #expect(await eventually(timeout: .seconds(60)) { entry(daemon)["state"] as? String == "deferred" }, "\(daemon.logText)")
+        #expect((entry(daemon)["last_error"] as? String)?.contains("curl error 28") == true, "\(entry(daemon))")
+        #expect(daemon.terminate() == 0)
+    }
+
+    // MARK: Refused before sending
+
+    @Test("An address with CR/LF that reached the queue file is refused before sending; the rest of the queue flows")
+    func injectedAddressRefused() async throws {
+        let peer = try Peer()
+        let daemon = DaemonUnderTest()
+        daemon.configure(smtp: ["enabled: false", "host: 127.0.0.1", "port: \(peer.port)"])
+        try await daemon.start()
+        try daemon.drop("1.eml", Self.message(to: "victim@example.org", subject: "tampered"))
+        try daemon.drop("2.eml", Self.message(to: "fine@example.org", subject: "fine"))
+        #expect(await eventually { ((try? daemon.list()) ?? []).count == 2 })
+        daemon.terminate()
+        // Someone with write access to the queue file: the intake check is bypassed.
+        let sql = "UPDATE recipient SET address = 'victim@example.org' || char(13, 10) || 'RCPT TO:<evil@example.org>' "
+            + "WHERE address = 'victim@example.org';"
+        let result = try run("/usr/bin/sqlite3", [daemon.database, sql])
+        #expect(result.status == 0, "\(result.stderr)")
+
+        daemon.configure(smtp: ["enabled: true", "host: 127.0.0.1", "port: \(peer.port)"])
+        try await daemon.start()
+        #expect(await eventually { peer.server.received().count == 1 }, "\(daemon.logText)")
+        #expect(peer.server.received().first?.rcpt_tos == ["fine@example.org"])
+        let tampered = try #require(try daemon.list().first { ($0["recipients"] as? [[String: Any]])?.count == 1
+            && (($0["recipients"] as? [[String: Any]])?.first?["address"] as? String)?.hasPrefix("victim") == true })
+        #expect(tampered["state"] as? String == "failed")
+        #expect((tampered["last_error"] as? String)?.contains("control character") == true, "\(tampered)")
+        try await Task.sleep(for: .seconds(1))
+        #expect(!peer.server.received().contains { $0.rcpt_tos.contains("evil@example.org") })
+        daemon.terminate()
+    }
+}
