@@ -13,7 +13,8 @@ Options for the delivery tests: --tls-cert/--tls-key enable STARTTLS (or implici
 ("connect", "EHLO name", "STARTTLS", "AUTH PLAIN" — the mechanism only, never credentials), so a
 test can tell what a client said. --reject-rcpt ADDR=CODE (repeatable) answers RCPT TO:<ADDR>
 with CODE; --fail-data CODE answers the end of every message with CODE; --idle-timeout SECONDS
-closes a connection that has been quiet that long.
+closes a connection that has been quiet that long; --close-after N answers the MAIL FROM after N
+messages on one connection with "421" and closes it (a server that limits messages per connection).
 """
 import argparse
 import asyncio
@@ -38,8 +39,19 @@ class SessionLog:
                 f.write(line + "\n")
 
 
-def recording_smtp(log):
+def recording_smtp(log, close_after=None):
     class RecordingSMTP(SMTP):
+        messages_on_connection = 0
+
+        async def smtp_MAIL(self, arg):
+            if close_after is not None and self.messages_on_connection >= close_after:
+                log.write("421")
+                await self.push("421 4.7.0 smtp-server.test Too many messages on this connection, closing")
+                self.transport.close()
+                return
+            self.messages_on_connection += 1
+            await super().smtp_MAIL(arg)
+
         def connection_made(self, transport):
             if self.transport is None:  # not the STARTTLS re-entry
                 log.write("connect")
@@ -124,6 +136,7 @@ def main():
     parser.add_argument("--reject-rcpt", action="append", default=[], metavar="ADDR=CODE")
     parser.add_argument("--fail-data", type=int, metavar="CODE")
     parser.add_argument("--idle-timeout", type=float, default=300)
+    parser.add_argument("--close-after", type=int, metavar="N")
     args = parser.parse_args()
 
     if not args.host.startswith("127.") and args.host not in ("::1", "localhost"):
@@ -134,7 +147,7 @@ def main():
         address, _, code = item.rpartition("=")
         reject[address.lower()] = int(code)
     handler = Recorder(args.out, args.quiet, reject, args.fail_data)
-    smtp_class = recording_smtp(SessionLog(args.session_log))
+    smtp_class = recording_smtp(SessionLog(args.session_log), args.close_after)
     context = None
     if args.tls_cert:
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)

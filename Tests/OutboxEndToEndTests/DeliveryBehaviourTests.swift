@@ -108,6 +108,24 @@ struct DeliveryBehaviourTests {
         daemon.terminate()
     }
 
+    @Test("A 421 on a reused connection: the message goes out at once on a fresh connection, not deferred")
+    func closingReplyRetriedOnce() async throws {
+        let peer = try Peer(["--close-after", "1", "--auth-user", "xnat", "--auth-password", "pw"])
+        let daemon = DaemonUnderTest()
+        daemon.configure(smtp: ["host: 127.0.0.1", "port: \(peer.port)", "auth: true", "username: xnat", "password: pw"],
+                         extra: "delivery:\n  workers: 1\n")
+        try await daemon.start()
+        try daemon.drop("1.eml", Self.message(to: "first@example.org"))
+        #expect(await eventually { peer.server.received().count == 1 }, "\(daemon.logText)")
+        try daemon.drop("2.eml", Self.message(to: "second@example.org"))
+        #expect(await eventually { peer.server.received().count == 2 }, "\(daemon.logText)")
+        #expect(await eventually { (try? daemon.list().allSatisfy { $0["state"] as? String == "sent" }) == true })
+        #expect(try daemon.list().allSatisfy { $0["attempts"] as? Int == 1 }, "\((try? daemon.list()) ?? [])")
+        #expect(peer.said.filter { $0 == "421" }.count == 1, "the second message met the 421 first: \(peer.said)")
+        #expect(peer.said.filter { $0 == "connect" }.count == 2, "\(peer.said)")
+        daemon.terminate()
+    }
+
     @Test("A server that accepts TCP and never answers cannot stall the queue: the attempt times out and is deferred")
     func stallingServer() async throws {
         let scratch = Scratch()
