@@ -157,6 +157,12 @@ extension OutboxConfiguration {
             }
             delivery.workers = workers
         }
+        if let rate = try values.int("delivery.rate_limit") {
+            guard rate >= 1 else {
+                throw ConfigurationError(source: source, key: "delivery.rate_limit", problem: "must be a number of messages per minute, at least 1, got \(rate)")
+            }
+            delivery.rateLimit = rate
+        }
         delivery.retry.firstDelay = try values.duration("delivery.first_retry") ?? delivery.retry.firstDelay
         delivery.retry.maximumDelay = try values.duration("delivery.max_retry_delay") ?? delivery.retry.maximumDelay
         delivery.retry.lifetime = try values.duration("delivery.lifetime") ?? delivery.retry.lifetime

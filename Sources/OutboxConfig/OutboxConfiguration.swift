@@ -103,8 +103,10 @@ public struct SpoolSettings: Sendable, Hashable {
 /// - `workers` (int 1–64, default 4): parallel SMTP connections.
 /// - `first_retry` (duration, default 5m), `max_retry_delay` (default 1h), `backoff_factor`
 ///   (int ≥ 1, default 2), `lifetime` (default 5d): see ``RetryPolicy``.
+/// - `rate_limit` (int ≥ 1, optional, default unlimited): at most this many messages a minute.
 public struct DeliverySettings: Sendable, Hashable {
     public var workers = 4
+    public var rateLimit: Int? = nil
     public var retry = RetryPolicy()
     public init() {}
 }

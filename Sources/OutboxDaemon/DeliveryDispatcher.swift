@@ -36,26 +36,40 @@ struct DeliveryDispatcher: Service {
         if smtp.skipsCertificateVerification {
             logger.warning("TLS certificates are not verified for this host (smtp.ssl_trust)", metadata: ["smtp.host": "\(smtp.host)"])
         }
+        let gate = delivery.rateLimit.map { RateGate(messagesPerMinute: $0) }
+        if let limit = delivery.rateLimit {
+            logger.notice("Sending at most \(limit) messages a minute (delivery.rate_limit)")
+        }
         await withTaskGroup(of: Void.self) { group in
             for lane in 0..<delivery.workers {
-                group.addTask { await work(lane: lane) }
+                group.addTask { await work(lane: lane, gate: gate) }
             }
         }
     }
 
-    private func work(lane: Int) async {
+    private func work(lane: Int, gate: RateGate?) async {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             state.update { $0.deliveryHeartbeat = .now }
             let generation = doorbell.generation
+            if let gate {
+                // Take a sending slot before claiming, so a waiting worker holds no lease.
+                do {
+                    try await cancelWhenGracefulShutdown { try await gate.acquire() }
+                } catch {
+                    continue
+                }
+            }
             let claimed: [ClaimedMessage]
             do {
                 claimed = try await store.claimDue(limit: 1, now: now(), owner: owner, leaseFor: leaseDuration)
             } catch {
                 logger.error("Cannot claim messages from the queue", metadata: ["error": "\(error)"])
+                await gate?.giveBack()
                 await idle(after: generation, for: .seconds(5))
                 continue
             }
             guard let message = claimed.first else {
+                await gate?.giveBack()
                 var wait: Duration = .seconds(30)
                 if let due = try? await store.nextDueTime() {
                     wait = min(max(due - now(), .milliseconds(10)), wait)

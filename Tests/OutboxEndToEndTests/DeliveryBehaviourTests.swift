@@ -126,6 +126,21 @@ struct DeliveryBehaviourTests {
         daemon.terminate()
     }
 
+    @Test("delivery.rate_limit: no more messages leave in a minute than allowed; the rest wait queued")
+    func rateLimit() async throws {
+        let peer = try Peer()
+        let daemon = DaemonUnderTest()
+        daemon.configure(smtp: ["host: 127.0.0.1", "port: \(peer.port)"], extra: "delivery:\n  rate_limit: 2\n")
+        try await daemon.start()
+        for n in 1...5 { try daemon.drop("\(n).eml", Self.message(to: "r\(n)@example.org")) }
+        #expect(await eventually { peer.server.received().count == 2 }, "\(daemon.logText)")
+        #expect(await eventually { ((try? daemon.list()) ?? []).count == 5 })
+        try await Task.sleep(for: .seconds(3))  // well inside the minute
+        #expect(peer.server.received().count == 2)
+        #expect(try daemon.list().filter { $0["state"] as? String == "queued" }.count == 3)
+        #expect(daemon.terminate() == 0, "a worker waiting for a slot does not hold up shutdown")
+    }
+
     @Test("A server that accepts TCP and never answers cannot stall the queue: the attempt times out and is deferred")
     func stallingServer() async throws {
         let scratch = Scratch()
