@@ -14,7 +14,8 @@ Options for the delivery tests: --tls-cert/--tls-key enable STARTTLS (or implici
 test can tell what a client said. --reject-rcpt ADDR=CODE (repeatable) answers RCPT TO:<ADDR>
 with CODE; --fail-data CODE answers the end of every message with CODE; --idle-timeout SECONDS
 closes a connection that has been quiet that long; --close-after N answers the MAIL FROM after N
-messages on one connection with "421" and closes it (a server that limits messages per connection).
+messages on one connection with "421" and closes it (a server that limits messages per connection);
+--stall-data takes every message and never answers the final dot.
 """
 import argparse
 import asyncio
@@ -77,7 +78,8 @@ def recording_smtp(log, close_after=None):
 
 
 class Recorder:
-    def __init__(self, out, quiet, reject_rcpt=None, fail_data=None):
+    def __init__(self, out, quiet, reject_rcpt=None, fail_data=None, stall_data=False):
+        self.stall_data = stall_data
         self.out = out
         self.quiet = quiet
         os.makedirs(out, exist_ok=True)
@@ -95,6 +97,8 @@ class Recorder:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.stall_data:
+            await asyncio.sleep(3600)
         if self.fail_data is not None:
             return "%d %s.3.0 Message refused (test)" % (self.fail_data, str(self.fail_data)[0])
         self.count += 1
@@ -137,6 +141,7 @@ def main():
     parser.add_argument("--fail-data", type=int, metavar="CODE")
     parser.add_argument("--idle-timeout", type=float, default=300)
     parser.add_argument("--close-after", type=int, metavar="N")
+    parser.add_argument("--stall-data", action="store_true")
     args = parser.parse_args()
 
     if not args.host.startswith("127.") and args.host not in ("::1", "localhost"):
@@ -146,7 +151,7 @@ def main():
     for item in args.reject_rcpt:
         address, _, code = item.rpartition("=")
         reject[address.lower()] = int(code)
-    handler = Recorder(args.out, args.quiet, reject, args.fail_data)
+    handler = Recorder(args.out, args.quiet, reject, args.fail_data, args.stall_data)
     smtp_class = recording_smtp(SessionLog(args.session_log), args.close_after)
     context = None
     if args.tls_cert:

@@ -170,6 +170,21 @@ struct DeliveryBehaviourTests {
         #expect(daemon.terminate() == 0)
     }
 
+    @Test("No reply to the final dot: the attempt times out, deferred and recorded as possibly delivered")
+    func stallAfterBody() async throws {
+        let peer = try Peer(["--stall-data"])
+        let daemon = DaemonUnderTest()
+        daemon.configure(smtp: ["host: 127.0.0.1", "port: \(peer.port)", "response_timeout: 2s"],
+                         extra: "delivery:\n  workers: 1\n")
+        try await daemon.start()
+        try daemon.drop("1.eml", Self.message(to: "a@example.org"))
+        #expect(await eventually(timeout: .seconds(60)) { entry(daemon)["state"] as? String == "deferred" }, "\(daemon.logText)")
+        let error = entry(daemon)["last_error"] as? String ?? ""
+        #expect(error.contains("possibly delivered"), "\(error)")
+        #expect(error.contains("curl error 28"), "\(error)")
+        #expect(daemon.terminate() == 0)
+    }
+
     // MARK: Refused before sending
 
     @Test("An address with CR/LF that reached the queue file is refused before sending; the rest of the queue flows")
