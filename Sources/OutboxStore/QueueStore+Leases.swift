@@ -123,10 +123,15 @@ extension QueueStore {
                             attempt.newState == .sent ? nil : attempt.outcome.text,
                             id.rawValue, owner])
             guard db.changesCount == 1 else { return false }
+            var history: [String] = []
             for update in attempt.recipients {
                 try db.execute(
                     sql: "UPDATE recipient SET state = ?, last_reply = ? WHERE message_id = ? AND position = ? AND state = 'queued'",
                     arguments: [update.state.rawValue, update.reply, id.rawValue, update.position])
+                let address = try String.fetchOne(
+                    db, sql: "SELECT address FROM recipient WHERE message_id = ? AND position = ?",
+                    arguments: [id.rawValue, update.position]) ?? "#\(update.position)"
+                history.append("<\(address)> \(update.state.rawValue): \(update.reply)")
             }
             if attempt.recipients.isEmpty && (attempt.newState == .sent || attempt.newState == .failed) {
                 try db.execute(
@@ -134,9 +139,13 @@ extension QueueStore {
                     arguments: [attempt.newState.rawValue, attempt.outcome.text, id.rawValue])
             }
             try db.execute(
-                sql: "INSERT INTO attempt (message_id, started_at, duration_ms, server, outcome, reply) VALUES (?, ?, ?, ?, ?, ?)",
+                sql: """
+                    INSERT INTO attempt (message_id, started_at, duration_ms, server, outcome, reply, recipients)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """,
                 arguments: [id.rawValue, attempt.startedAt.milliseconds, attempt.duration.wholeMilliseconds,
-                            attempt.server, "\(attempt.outcome.kind)", attempt.outcome.text])
+                            attempt.server, "\(attempt.outcome.kind)", attempt.outcome.text,
+                            history.isEmpty ? nil : history.joined(separator: "\n")])
             return true
         }
     }
