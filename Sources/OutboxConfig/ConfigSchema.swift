@@ -17,7 +17,7 @@ enum ConfigSchema {
         "queue.database": .string,
         "spool.directory": .string, "spool.rescan_interval": .duration, "spool.max_message_size": .int,
         "delivery.workers": .int, "delivery.first_retry": .duration, "delivery.max_retry_delay": .duration,
-        "delivery.backoff_factor": .int, "delivery.lifetime": .duration, "delivery.rate_limit": .int,
+        "delivery.backoff_factor": .int, "delivery.lifetime": .duration, "delivery.rate_limit": .int, "delivery.failure_notice_to": .string,
         "log.level": .string,
     ]
 

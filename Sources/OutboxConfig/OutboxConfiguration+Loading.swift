@@ -163,6 +163,13 @@ extension OutboxConfiguration {
             }
             delivery.rateLimit = rate
         }
+        if let address = try values.string("delivery.failure_notice_to"), !address.isEmpty {
+            do {
+                delivery.failureNoticeTo = try EmailAddress(address)
+            } catch {
+                throw ConfigurationError(source: source, key: "delivery.failure_notice_to", problem: "not a valid address: \(error)")
+            }
+        }
         delivery.retry.firstDelay = try values.duration("delivery.first_retry") ?? delivery.retry.firstDelay
         delivery.retry.maximumDelay = try values.duration("delivery.max_retry_delay") ?? delivery.retry.maximumDelay
         delivery.retry.lifetime = try values.duration("delivery.lifetime") ?? delivery.retry.lifetime

@@ -104,9 +104,12 @@ public struct SpoolSettings: Sendable, Hashable {
 /// - `first_retry` (duration, default 5m), `max_retry_delay` (default 1h), `backoff_factor`
 ///   (int ≥ 1, default 2), `lifetime` (default 5d): see ``RetryPolicy``.
 /// - `rate_limit` (int ≥ 1, optional, default unlimited): at most this many messages a minute.
+/// - `failure_notice_to` (address, optional): gets a short notice of each recipient that failed
+///   for good (never about a notice).
 public struct DeliverySettings: Sendable, Hashable {
     public var workers = 4
     public var rateLimit: Int? = nil
+    public var failureNoticeTo: EmailAddress? = nil
     public var retry = RetryPolicy()
     public init() {}
 }

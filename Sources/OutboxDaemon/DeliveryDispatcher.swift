@@ -140,6 +140,10 @@ struct DeliveryDispatcher: Service {
             if !stillOurs {
                 logger.warning("The message changed while it was being sent (lease lost); outcome not recorded",
                                metadata: ["outbox.outcome": "\(outcome.kind)"])
+            } else {
+                let failed = recipients.filter { $0.state == .failed && message.envelope.recipients.indices.contains($0.index) }
+                    .map { FailureNotice.Failure(address: message.envelope.recipients[$0.index].value, reply: $0.reply) }
+                await queueFailureNotice(for: message, attempt: attempt, failed: failed, logger: logger)
             }
         } catch {
             logger.error("Cannot record a delivery outcome; the message will be retried when its lease ends",

@@ -75,6 +75,35 @@ struct DeliveryBehaviourTests {
         #expect(daemon.logText.contains("Message failed permanently"))
     }
 
+    @Test("failure_notice_to: a failed recipient is reported to the admin, with the reply; a failed notice is not reported")
+    func failureNotice() async throws {
+        let peer = try Peer(["--reject-rcpt", "gone@example.org=550", "--reject-rcpt", "unreachable-admin@example.org=550"])
+        let daemon = DaemonUnderTest()
+        daemon.configure(smtp: ["host: 127.0.0.1", "port: \(peer.port)", "from: outbox@xnat.example.org"],
+                         extra: "delivery:\n  failure_notice_to: admin@example.org\n")
+        try await daemon.start()
+        try daemon.drop("1.eml", Self.message(to: "ok@example.org, gone@example.org", subject: "Your data is ready"))
+        #expect(await eventually { peer.server.received().count == 2 }, "\(daemon.logText)")
+        let notice = try #require(peer.server.received().first { $0.rcpt_tos == ["admin@example.org"] })
+        #expect(notice.mail_from == "outbox@xnat.example.org")
+        #expect(notice.data.contains("Subject: [outbox] Undeliverable: Your data is ready\r\n"), "\(notice.data)")
+        #expect(notice.data.contains("<gone@example.org>: 550 5.1.1 <gone@example.org>"), "\(notice.data)")
+        #expect(!notice.data.contains("<ok@example.org>:"))
+        daemon.terminate()
+
+        // A notice that fails itself causes no further notice.
+        let second = DaemonUnderTest()
+        second.configure(smtp: ["host: 127.0.0.1", "port: \(peer.port)"],
+                         extra: "delivery:\n  failure_notice_to: unreachable-admin@example.org\n")
+        try await second.start()
+        try second.drop("1.eml", Self.message(to: "gone@example.org"))
+        #expect(await eventually { ((try? second.list()) ?? []).count == 2 && (try? second.list().allSatisfy { $0["state"] as? String == "failed" }) == true },
+                "\(second.logText)")
+        try await Task.sleep(for: .seconds(2))
+        #expect(try second.list().count == 2, "no notice about a notice")
+        second.terminate()
+    }
+
     // MARK: Connections
 
     @Test("One worker sends consecutive messages over one connection with one login")
