@@ -107,9 +107,9 @@ struct DeliveryDispatcher: Service {
         var newState = RecipientResult.messageState(after: recipients, alreadySent: message.alreadySent)
         var nextAttempt: UnixTime?
         if newState == .deferred {
-            if outcome.kind == .delivered || outcome.kind == .permanent,
-                let pending = recipients.first(where: { $0.state == .queued }) {
-                // Delivered to some, put off for others: the message waits for those.
+            if outcome.kind != .configuration, let pending = recipients.first(where: { $0.state == .queued }) {
+                // Delivered to or refused for some, put off for others: the message waits for
+                // those, and its last error is why.
                 outcome = .temporaryFailure(reason: pending.reply)
             }
             switch delivery.retry.decision(afterAttempt: attempt, queuedAt: message.queuedAt, now: now(), random: random()) {

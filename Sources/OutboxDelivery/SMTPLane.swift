@@ -20,6 +20,30 @@ actor SMTPLane {
     private var handle: EasyHandle?  // not Sendable; never leaves this actor
     /// Whether the handle's last transfer ended well, i.e. it probably holds an open connection.
     private var lastTransferSucceeded = false
+    /// What the handle's connection was opened with.
+    private var connectionKey: ConnectionKey?
+
+    /// Everything security-relevant about a connection: host, port, scheme and EHLO name (the
+    /// URL), TLS policy, trust and credentials.
+    struct ConnectionKey: Hashable {
+        var url: String
+        var requireStartTLS: Bool
+        var skipCertificateVerification: Bool
+        var caFile: String?
+        var username: String?
+        var password: String?
+        var mechanisms: [String]?
+
+        init(_ request: SMTPTransferRequest) {
+            url = request.url
+            requireStartTLS = request.requireStartTLS
+            skipCertificateVerification = request.skipCertificateVerification
+            caFile = request.caFile
+            username = request.credentials?.username
+            password = request.credentials?.password
+            mechanisms = request.credentials?.mechanisms
+        }
+    }
 
     nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
 
@@ -39,6 +63,13 @@ actor SMTPLane {
     }
 
     private func perform(_ request: SMTPTransferRequest, stopFlag flag: StopFlag) -> SMTPTransferResult {
+        let key = ConnectionKey(request)
+        if key != connectionKey {
+            // Never reuse a connection across TLS policies or credentials (the source of curl's
+            // TLS-downgrade advisories): anything security-relevant changed → a new handle.
+            handle = nil
+            connectionKey = key
+        }
         let reused = handle != nil && lastTransferSucceeded
         var result = performOnce(request, stopFlag: flag)
         if reused, !flag.isSet, Self.isStaleConnection(result) {
