@@ -36,7 +36,8 @@ public struct CurlSMTPTransport: DeliveryTransport {
     }
 
     public func attempt(_ envelope: Envelope, content: RawMessage, lane: Int) async -> DeliveryAttempt {
-        let message = prefix.apply(to: content)
+        // libcurl never announces 8BITMIME: send 8-bit bodies quoted-printable.
+        let message = SevenBitBody.apply(to: prefix.apply(to: content))
         var request = SMTPTransferRequest(
             url: url,
             requireStartTLS: settings.startTLS && settings.transportProtocol == .smtp,

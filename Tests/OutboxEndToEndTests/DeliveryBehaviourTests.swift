@@ -104,6 +104,22 @@ struct DeliveryBehaviourTests {
         second.terminate()
     }
 
+    @Test("An 8-bit UTF-8 body arrives 7-bit clean as quoted-printable (curl never announces 8BITMIME)")
+    func eightBitBody() async throws {
+        let peer = try Peer()
+        let daemon = DaemonUnderTest()
+        daemon.configure(smtp: ["host: 127.0.0.1", "port: \(peer.port)"])
+        try await daemon.start()
+        try daemon.drop("1.eml", "From: a@example.org\nTo: b@example.org\nSubject: umlauts\n\nGrüße, Jürgen\n")
+        #expect(await eventually { peer.server.received().count == 1 }, "\(daemon.logText)")
+        let data = try #require(peer.server.received().first?.data)
+        #expect(data.unicodeScalars.allSatisfy { $0.value < 0x80 }, "\(data)")
+        #expect(data.contains("Content-Transfer-Encoding: quoted-printable\r\n"))
+        #expect(data.contains("Content-Type: text/plain; charset=utf-8\r\n"))
+        #expect(data.hasSuffix("\r\n\r\nGr=C3=BC=C3=9Fe, J=C3=BCrgen\r\n"), "\(data)")
+        daemon.terminate()
+    }
+
     // MARK: Connections
 
     @Test("One worker sends consecutive messages over one connection with one login")
