@@ -5,11 +5,38 @@
 /// (`7bit`, `8bit` or no Content-Transfer-Encoding) is re-encoded as quoted-printable and labelled
 /// so; multipart bodies are walked part by part (nested ones too). `base64`/`quoted-printable`
 /// parts and `message/*` parts (which may not be re-encoded) are left alone. A body without a
-/// Content-Type is taken as UTF-8 text, what XNAT writes. Header fields are not touched.
+/// Content-Type is taken as UTF-8 text, what XNAT writes. Of the header fields only a raw UTF-8
+/// Subject is encoded (RFC 2047); addresses' display names are left as written.
 public enum SevenBitBody {
     /// The message as it goes on the wire; the stored message is never changed.
     public static func apply(to message: RawMessage) -> RawMessage {
-        encode(message, isPart: false)
+        encodeSubject(encode(message, isPart: false))
+    }
+
+    /// A Subject written in raw UTF-8 becomes RFC 2047 encoded-words (`=?UTF-8?B?…?=`), folded,
+    /// so the header is 7-bit too; mail readers show the same text.
+    static func encodeSubject(_ message: RawMessage) -> RawMessage {
+        guard let subject = message.fields.first(where: { $0.name.lowercased() == "subject" }),
+            subject.lines.contains(where: { needsEncoding($0) })
+        else { return message }
+        // Lines under 78 characters: 39 bytes of UTF-8 give 52 of base64, a 64-character word; split
+        // only between characters.
+        var words: [String] = []
+        var chunk: [UInt8] = []
+        for character in subject.value {
+            let bytes = Array(String(character).utf8)
+            if chunk.count + bytes.count > 39 {
+                words.append("=?UTF-8?B?\(Base64.encode(chunk))?=")
+                chunk = []
+            }
+            chunk += bytes
+        }
+        if !chunk.isEmpty { words.append("=?UTF-8?B?\(Base64.encode(chunk))?=") }
+        var lines = [Array("\(subject.name): \(words.first ?? "")".utf8)]
+        lines += words.dropFirst().map { Array(" \($0)".utf8) }
+        var result = message
+        result.replaceFirstField(named: "Subject", with: RawMessage.Field(name: subject.name, lines: lines))
+        return result
     }
 
     static func needsEncoding(_ bytes: some Sequence<UInt8>) -> Bool {

@@ -1,3 +1,4 @@
+import Foundation
 import OutboxCore
 import Testing
 
@@ -88,5 +89,21 @@ struct SevenBitBodyTests {
         #expect(text.hasPrefix("preamble\r\n--b1\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nGr=C3=BC=C3=9Fe\r\n--b1\r\n"), "\(text)")
         #expect(text.hasSuffix("--b1\r\nContent-Type: text/html; charset=us-ascii\r\n\r\n<p>plain</p>\r\n--b1--\r\n"), "\(text)")
         #expect(!text.contains("MIME-Version"), "no MIME-Version inside a part")
+    }
+
+    @Test("A raw UTF-8 Subject is sent as RFC 2047 encoded-words, folded, that decode to the same text")
+    func subject() throws {
+        let text = "[XNAT] Ihre Daten sind bereit — Grüße aus dem Labor für Bildgebung"
+        let sent = SevenBitBody.apply(to: try message("From: a@example.org\nSubject: \(text)\n\nascii\n"))
+        #expect(sent.bytes.allSatisfy { $0 < 0x80 })
+        let field = try #require(sent.fields.first { $0.name == "Subject" })
+        #expect(field.lines.count > 1, "folded")
+        #expect(field.lines.allSatisfy { $0.count <= 78 })
+        let words = field.value.split(separator: " ")
+        #expect(words.allSatisfy { $0.hasPrefix("=?UTF-8?B?") && $0.hasSuffix("?=") })
+        let decoded = words.compactMap { Data(base64Encoded: String($0.dropFirst(10).dropLast(2))) }.reduce(Data(), +)
+        #expect(String(decoding: decoded, as: UTF8.self) == text)
+        let ascii = try message("From: a@example.org\nSubject: =?ISO-8859-1?Q?Gr=FC=DFe?=\n\nascii\n")
+        #expect(SevenBitBody.apply(to: ascii) == ascii, "an already encoded Subject is left alone")
     }
 }

@@ -104,19 +104,23 @@ struct DeliveryBehaviourTests {
         second.terminate()
     }
 
-    @Test("An 8-bit UTF-8 body arrives 7-bit clean as quoted-printable (curl never announces 8BITMIME)")
+    @Test("An 8-bit UTF-8 message arrives 7-bit clean: body quoted-printable, prefixed Subject RFC 2047 (no 8BITMIME in curl)")
     func eightBitBody() async throws {
         let peer = try Peer()
         let daemon = DaemonUnderTest()
-        daemon.configure(smtp: ["host: 127.0.0.1", "port: \(peer.port)"])
+        daemon.configure(smtp: ["host: 127.0.0.1", "port: \(peer.port)", "email_prefix: XNAT"])
         try await daemon.start()
-        try daemon.drop("1.eml", "From: a@example.org\nTo: b@example.org\nSubject: umlauts\n\nGrüße, Jürgen\n")
+        try daemon.drop("1.eml", "From: a@example.org\nTo: b@example.org\nSubject: Grüße\n\nGrüße, Jürgen\n")
         #expect(await eventually { peer.server.received().count == 1 }, "\(daemon.logText)")
         let data = try #require(peer.server.received().first?.data)
         #expect(data.unicodeScalars.allSatisfy { $0.value < 0x80 }, "\(data)")
         #expect(data.contains("Content-Transfer-Encoding: quoted-printable\r\n"))
         #expect(data.contains("Content-Type: text/plain; charset=utf-8\r\n"))
         #expect(data.hasSuffix("\r\n\r\nGr=C3=BC=C3=9Fe, J=C3=BCrgen\r\n"), "\(data)")
+        // The prefixed Subject is one RFC 2047 word that decodes to "[XNAT] Grüße".
+        let subject = try #require(data.split(separator: "\r\n").first { $0.hasPrefix("Subject: ") })
+        let encoded = subject.dropFirst("Subject: =?UTF-8?B?".count).dropLast(2)
+        #expect(Data(base64Encoded: String(encoded)).map { String(decoding: $0, as: UTF8.self) } == "[XNAT] Grüße", "\(subject)")
         daemon.terminate()
     }
 
