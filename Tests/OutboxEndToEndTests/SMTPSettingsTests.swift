@@ -244,7 +244,7 @@ struct SMTPSettingsTests {
 
     // MARK: enabled
 
-    @Test("enabled false: nothing is sent, mail stays queued; restarted with true, it drains")
+    @Test("enabled false: nothing is sent, mail stays queued, status says held; restarted with true, it drains")
     func disabledThenEnabled() async throws {
         let peer = try Peer()
         let daemon = DaemonUnderTest()
@@ -259,6 +259,17 @@ struct SMTPSettingsTests {
         #expect(peer.said.isEmpty, "no connection at all while disabled")
         #expect(daemon.logText.contains("SMTP disabled"))
         #expect(daemon.terminate() == 0)
+
+        // What `systemctl status` shows: outboxd under a stand-in for systemd's notify socket.
+        let notify = try NotifySocket(path: daemon.scratch.file("notify"))
+        var environment = ProcessInfo.processInfo.environment
+        environment["NOTIFY_SOCKET"] = notify.path
+        let supervised = try ChildProcess(Paths.outboxd, ["--config", daemon.configPath], environment: environment,
+                                          outputPath: daemon.scratch.file("supervised.log"))
+        #expect(await eventually { notify.statuses.contains("SMTP disabled · 2 held") }, "\(notify.statuses)")
+        supervised.signal(SIGTERM)
+        #expect(supervised.wait() == 0)
+        #expect(peer.server.received().isEmpty)
 
         daemon.configure(smtp: ["enabled: true", "host: 127.0.0.1", "port: \(peer.port)"])
         try await daemon.start()
