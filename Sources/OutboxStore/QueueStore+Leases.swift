@@ -95,6 +95,9 @@ extension QueueStore {
                             WHERE id = ?
                             """,
                         arguments: ["refused before sending: an address in the queue is invalid: \(error)", id])
+                    try db.execute(
+                        sql: "UPDATE recipient SET state = 'failed', last_reply = ? WHERE message_id = ? AND state = 'queued'",
+                        arguments: ["refused before sending: \(error)", id])
                     return nil
                 }
                 return ClaimedMessage(

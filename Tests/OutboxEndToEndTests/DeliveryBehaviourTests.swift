@@ -260,6 +260,7 @@ struct DeliveryBehaviourTests {
             && (($0["recipients"] as? [[String: Any]])?.first?["address"] as? String)?.hasPrefix("victim") == true })
         #expect(tampered["state"] as? String == "failed")
         #expect((tampered["last_error"] as? String)?.contains("control character") == true, "\(tampered)")
+        #expect((tampered["recipients"] as? [[String: Any]])?.first?["state"] as? String == "failed")
         try await Task.sleep(for: .seconds(1))
         #expect(!peer.server.received().contains { $0.rcpt_tos.contains("evil@example.org") })
         daemon.terminate()
