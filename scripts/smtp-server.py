@@ -79,15 +79,14 @@ def recording_smtp(log, close_after=None):
 
 class Recorder:
     def __init__(self, out, quiet, reject_rcpt=None, fail_data=None, stall_data=False):
-        self.stall_data = stall_data
         self.out = out
         self.quiet = quiet
+        self.reject_rcpt = reject_rcpt or {}
+        self.fail_data = fail_data
+        self.stall_data = stall_data
         os.makedirs(out, exist_ok=True)
         # Restarted on the same folder: carry on numbering, never overwrite what was received.
         self.count = len([name for name in os.listdir(out) if name.endswith(".json")])
-        self.reject_rcpt = reject_rcpt or {}
-        self.fail_data = fail_data
-        os.makedirs(out, exist_ok=True)
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         code = self.reject_rcpt.get(address.lower())
