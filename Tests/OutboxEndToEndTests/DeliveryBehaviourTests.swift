@@ -140,6 +140,24 @@ struct DeliveryBehaviourTests {
         daemon.terminate()
     }
 
+    @Test("Parallel workers each keep their own connection: every message arrives exactly once, at most one login per worker")
+    func parallelWorkers() async throws {
+        let peer = try Peer(["--auth-user", "xnat", "--auth-password", "pw"])
+        let daemon = DaemonUnderTest()
+        daemon.configure(smtp: ["host: 127.0.0.1", "port: \(peer.port)", "auth: true", "username: xnat", "password: pw"],
+                         extra: "delivery:\n  workers: 4\n")
+        try await daemon.start()
+        for n in 1...24 { try daemon.drop("\(n).eml", Self.message(to: "r\(n)@example.org")) }
+        #expect(await eventually { peer.server.received().count >= 24 }, "\(daemon.logText)")
+        #expect(await eventually { (try? daemon.list().allSatisfy { $0["state"] as? String == "sent" }) == true })
+        try await Task.sleep(for: .seconds(1))
+        let recipients = peer.server.received().flatMap(\.rcpt_tos)
+        #expect(recipients.count == 24 && Set(recipients).count == 24, "each exactly once")
+        #expect(peer.said.filter { $0 == "connect" }.count <= 4, "\(peer.said)")
+        #expect(peer.said.filter { $0.hasPrefix("AUTH") }.count <= 4, "\(peer.said)")
+        daemon.terminate()
+    }
+
     @Test("A kept connection the server dropped while idle: the next message goes out on a fresh one, first attempt")
     func idleDropReconnects() async throws {
         let peer = try Peer(["--idle-timeout", "1"])

@@ -53,12 +53,12 @@ struct SMTPSettingsTests {
     }
 
     /// Starts outboxd with these smtp: lines (host and port added), drops one message.
-    func send(to peer: Peer, _ smtp: [String], host: String = "127.0.0.1", extra: String = "", message: String = message)
-        async throws -> DaemonUnderTest
+    func send(to peer: Peer, _ smtp: [String], host: String = "127.0.0.1", extra: String = "", message: String = message,
+              notify: NotifySocket? = nil) async throws -> DaemonUnderTest
     {
         let daemon = DaemonUnderTest()
         daemon.configure(smtp: ["host: \(host)", "port: \(peer.port)"] + smtp, extra: extra)
-        try await daemon.start()
+        try await daemon.start(notifySocket: notify?.path)
         try daemon.drop("1.eml", message)
         return daemon
     }
@@ -117,16 +117,22 @@ struct SMTPSettingsTests {
         daemon.terminate()
     }
 
-    @Test("A wrong password defers the mail with the server's 535 and names smtp.username / smtp.password")
+    @Test("A wrong password defers the mail with the server's 535, names smtp.username / smtp.password, and shows in the status")
     func wrongPassword() async throws {
         let peer = try Peer(["--auth-user", "xnat", "--auth-password", "right"])
-        let daemon = try await send(to: peer, ["auth: true", "username: xnat", "password: wrong-pw-123"])
+        let notify = try NotifySocket(path: peer.scratch.file("notify"))
+        let daemon = try await send(to: peer, ["auth: true", "username: xnat", "password: wrong-pw-123"], notify: notify)
         #expect(await eventually { state(daemon) == "deferred" }, "\(daemon.logText)")
         let error = lastError(daemon)
         #expect(error.hasPrefix("authentication failed (535 "), "\(error)")
         #expect(error.hasSuffix("— check smtp.username / smtp.password"), "\(error)")
         #expect(peer.server.received().isEmpty)
+        // Shouted about where an admin looks: the status line and an error in the log.
+        #expect(await eventually { notify.statuses.contains { $0.hasPrefix("delivery failing: authentication failed (535 ") } },
+                "\(notify.statuses)")
         daemon.terminate()
+        #expect(daemon.logText.contains("error outboxd"), "\(daemon.logText)")
+        #expect(!notify.statuses.contains { $0.contains("wrong-pw-123") })
         #expect(!daemon.logText.contains("wrong-pw-123"))
         #expect(!error.contains("wrong-pw-123"))
     }

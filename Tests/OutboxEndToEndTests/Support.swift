@@ -139,10 +139,11 @@ final class DaemonUnderTest {
     }
 
     /// Starts outboxd and waits until it has opened the queue and watches the spool.
-    func start() async throws {
+    /// - Parameter notifySocket: a stand-in for systemd's `$NOTIFY_SOCKET` (see NotifySocket).
+    func start(notifySocket: String? = nil) async throws {
         let readyBefore = occurrences(of: "] Ready")
         var environment = ProcessInfo.processInfo.environment
-        environment.removeValue(forKey: "NOTIFY_SOCKET")
+        environment["NOTIFY_SOCKET"] = notifySocket
         let process = try ChildProcess(Paths.outboxd, ["--config", configPath], environment: environment, outputPath: logPath)
         self.process = process
         guard await eventually({ occurrences(of: "] Ready") > readyBefore || !process.isRunning }), process.isRunning else {
