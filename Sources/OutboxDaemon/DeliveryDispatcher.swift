@@ -124,6 +124,9 @@ struct DeliveryDispatcher: Service {
                     recipients[index].reply = "gave up after \(attempt) attempts (delivery.lifetime): \(recipients[index].reply)"
                 }
                 newState = RecipientResult.messageState(after: recipients, alreadySent: message.alreadySent)
+                if newState == .failed {
+                    outcome = .permanentFailure(reason: "gave up after \(attempt) attempts (delivery.lifetime): \(outcome.text)")
+                }
             }
         }
         let updates = recipients.compactMap { result -> AttemptRecord.RecipientUpdate? in

@@ -124,6 +124,32 @@ struct DeliveryBehaviourTests {
         daemon.terminate()
     }
 
+    @Test("Past delivery.lifetime a temporarily refused message fails (kept, with the last reply); a settings problem never does")
+    func lifetime() async throws {
+        let peer = try Peer(["--fail-data", "451", "--auth-user", "xnat", "--auth-password", "right"])
+        let retries = "delivery:\n  first_retry: 1s\n  max_retry_delay: 1s\n  lifetime: 2s\n"
+        let refused = DaemonUnderTest()
+        refused.configure(smtp: ["host: 127.0.0.1", "port: \(peer.port)", "auth: true", "username: xnat", "password: right"],
+                          extra: retries)
+        try await refused.start()
+        try refused.drop("1.eml", Self.message(to: "a@example.org"))
+        #expect(await eventually { entry(refused)["state"] as? String == "failed" }, "\(refused.logText)")
+        let error = entry(refused)["last_error"] as? String ?? ""
+        #expect(error.hasPrefix("gave up after "), "\(error)")
+        #expect(error.contains("(delivery.lifetime): 451 "), "\(error)")
+        #expect(recipients(refused)["a@example.org"]?.state == "failed")
+        refused.terminate()
+
+        let misconfigured = DaemonUnderTest()
+        misconfigured.configure(smtp: ["host: 127.0.0.1", "port: \(peer.port)", "auth: true", "username: xnat", "password: wrong"],
+                                extra: retries)
+        try await misconfigured.start()
+        try misconfigured.drop("1.eml", Self.message(to: "a@example.org"))
+        #expect(await eventually { ((entry(misconfigured)["attempts"] as? Int) ?? 0) >= 4 }, "\(misconfigured.logText)")
+        #expect(entry(misconfigured)["state"] as? String == "deferred", "our settings are wrong, not the mail: kept and retried")
+        misconfigured.terminate()
+    }
+
     // MARK: Connections
 
     @Test("One worker sends consecutive messages over one connection with one login")
