@@ -139,6 +139,12 @@ extension OutboxConfiguration {
         }
         smtp.connectTimeout = try values.duration("smtp.connect_timeout") ?? smtp.connectTimeout
         smtp.responseTimeout = try values.duration("smtp.response_timeout") ?? smtp.responseTimeout
+        if let age = try values.duration("smtp.max_connection_age") {
+            guard age >= .seconds(1) else {
+                throw ConfigurationError(source: source, key: "smtp.max_connection_age", problem: "must be at least 1s")
+            }
+            smtp.maximumConnectionAge = age
+        }
 
         var queue = QueueSettings()
         queue.database = try values.path("queue.database") ?? queue.database

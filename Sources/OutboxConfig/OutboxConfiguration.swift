@@ -45,6 +45,7 @@ public struct OutboxConfiguration: Sendable, Hashable {
 /// - `ehlo_name` (string, default: the machine's name): the name sent in EHLO.
 /// - `auth_mechanisms` (string, default "PLAIN LOGIN"): SASL mechanisms curl may use.
 /// - `connect_timeout`, `response_timeout` (duration, default 30s, 60s).
+/// - `max_connection_age` (duration, default 10m): a kept connection is not reused once this old.
 public struct SMTPSettings: Sendable, Hashable {
     public enum TransportProtocol: String, Sendable, Hashable, CaseIterable {
         case smtp, smtps
@@ -67,6 +68,7 @@ public struct SMTPSettings: Sendable, Hashable {
     public var authMechanisms = ["PLAIN", "LOGIN"]
     public var connectTimeout: Duration = .seconds(30)
     public var responseTimeout: Duration = .seconds(60)
+    public var maximumConnectionAge: Duration = .seconds(600)
 
     public init() {}
 

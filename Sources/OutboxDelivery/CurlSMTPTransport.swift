@@ -50,6 +50,7 @@ public struct CurlSMTPTransport: DeliveryTransport {
             connectTimeoutMilliseconds: Int(settings.connectTimeout.wholeMilliseconds),
             responseTimeoutSeconds: max(Int(settings.responseTimeout.wholeMilliseconds / 1000), 1))
         request.caFile = settings.caFile
+        request.maximumConnectionAgeSeconds = max(Int(settings.maximumConnectionAge.wholeMilliseconds / 1000), 1)
         let result = await lanes[lane % lanes.count].send(request)
         let exchange = SMTPExchange(result)
         let outcome = DeliveryOutcome(exchange)

@@ -184,6 +184,21 @@ struct DeliveryBehaviourTests {
         daemon.terminate()
     }
 
+    @Test("smtp.max_connection_age: a kept connection older than that is not reused")
+    func maximumConnectionAge() async throws {
+        let peer = try Peer()
+        let daemon = DaemonUnderTest()
+        daemon.configure(smtp: ["host: 127.0.0.1", "port: \(peer.port)", "max_connection_age: 1s"], extra: "delivery:\n  workers: 1\n")
+        try await daemon.start()
+        try daemon.drop("1.eml", Self.message(to: "first@example.org"))
+        #expect(await eventually { peer.server.received().count == 1 }, "\(daemon.logText)")
+        try await Task.sleep(for: .seconds(2))
+        try daemon.drop("2.eml", Self.message(to: "second@example.org"))
+        #expect(await eventually { peer.server.received().count == 2 }, "\(daemon.logText)")
+        #expect(peer.said.filter { $0 == "connect" }.count == 2, "\(peer.said)")
+        daemon.terminate()
+    }
+
     @Test("A kept connection the server dropped while idle: the next message goes out on a fresh one, first attempt")
     func idleDropReconnects() async throws {
         let peer = try Peer(["--idle-timeout", "1"])
