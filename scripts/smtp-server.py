@@ -9,6 +9,13 @@ server listens.
 
 Options for the delivery tests: --tls-cert/--tls-key enable STARTTLS (or implicit TLS with
 --implicit-tls); --auth-user/--auth-password require AUTH PLAIN/LOGIN with those credentials.
+--session-log FILE appends one line per connection and per EHLO/STARTTLS/AUTH command
+("connect", "EHLO name", "STARTTLS", "AUTH PLAIN" — the mechanism only, never credentials), so a
+test can tell what a client said. --reject-rcpt ADDR=CODE (repeatable) answers RCPT TO:<ADDR>
+with CODE; --fail-data CODE answers the end of every message with CODE; --idle-timeout SECONDS
+closes a connection that has been quiet that long; --close-after N answers the MAIL FROM after N
+messages on one connection with "421" and closes it (a server that limits messages per connection);
+--stall-data takes every message and never answers the final dot.
 """
 import argparse
 import asyncio
@@ -21,14 +28,78 @@ import sys
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
 
+class SessionLog:
+    """Appends what clients said (verbs and mechanisms only) to a file, one line each."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def write(self, line):
+        if self.path:
+            with open(self.path, "a") as f:
+                f.write(line + "\n")
+
+
+def recording_smtp(log, close_after=None):
+    class RecordingSMTP(SMTP):
+        messages_on_connection = 0
+
+        async def smtp_MAIL(self, arg):
+            if close_after is not None and self.messages_on_connection >= close_after:
+                log.write("421")
+                await self.push("421 4.7.0 smtp-server.test Too many messages on this connection, closing")
+                self.transport.close()
+                return
+            self.messages_on_connection += 1
+            await super().smtp_MAIL(arg)
+
+        def connection_made(self, transport):
+            if self.transport is None:  # not the STARTTLS re-entry
+                log.write("connect")
+            super().connection_made(transport)
+
+        async def smtp_EHLO(self, hostname):
+            log.write("EHLO %s" % hostname)
+            await super().smtp_EHLO(hostname)
+
+        async def smtp_HELO(self, hostname):
+            log.write("HELO %s" % hostname)
+            await super().smtp_HELO(hostname)
+
+        async def smtp_STARTTLS(self, arg):
+            log.write("STARTTLS")
+            await super().smtp_STARTTLS(arg)
+
+        async def smtp_AUTH(self, arg):
+            log.write("AUTH %s" % (arg or "").split(" ")[0].upper())
+            await super().smtp_AUTH(arg)
+
+    return RecordingSMTP
+
+
 class Recorder:
-    def __init__(self, out, quiet):
+    def __init__(self, out, quiet, reject_rcpt=None, fail_data=None, stall_data=False):
         self.out = out
         self.quiet = quiet
-        self.count = 0
+        self.reject_rcpt = reject_rcpt or {}
+        self.fail_data = fail_data
+        self.stall_data = stall_data
         os.makedirs(out, exist_ok=True)
+        # Restarted on the same folder: carry on numbering, never overwrite what was received.
+        self.count = len([name for name in os.listdir(out) if name.endswith(".json")])
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        code = self.reject_rcpt.get(address.lower())
+        if code is not None:
+            return "%d %s.1.1 <%s>: Recipient address rejected (test)" % (code, str(code)[0], address)
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.stall_data:
+            await asyncio.sleep(3600)
+        if self.fail_data is not None:
+            return "%d %s.3.0 Message refused (test)" % (self.fail_data, str(self.fail_data)[0])
         self.count += 1
         record = {
             "mail_from": envelope.mail_from,
@@ -36,7 +107,8 @@ class Recorder:
             "data": envelope.original_content.decode("latin-1"),
             "peer": str(session.peer),
             "authenticated": bool(session.authenticated),
-            "tls": session.ssl is not None,
+            # session.ssl is set by STARTTLS; implicit TLS shows on the transport.
+            "tls": session.ssl is not None or server.transport.get_extra_info("ssl_object") is not None,
         }
         name = os.path.join(self.out, "%06d.json" % self.count)
         with open(name + ".tmp", "w") as f:
@@ -63,12 +135,23 @@ def main():
     parser.add_argument("--implicit-tls", action="store_true")
     parser.add_argument("--auth-user")
     parser.add_argument("--auth-password")
+    parser.add_argument("--session-log")
+    parser.add_argument("--reject-rcpt", action="append", default=[], metavar="ADDR=CODE")
+    parser.add_argument("--fail-data", type=int, metavar="CODE")
+    parser.add_argument("--idle-timeout", type=float, default=300)
+    parser.add_argument("--close-after", type=int, metavar="N")
+    parser.add_argument("--stall-data", action="store_true")
     args = parser.parse_args()
 
     if not args.host.startswith("127.") and args.host not in ("::1", "localhost"):
         sys.exit("smtp-server: refusing to listen on a non-loopback address")
 
-    handler = Recorder(args.out, args.quiet)
+    reject = {}
+    for item in args.reject_rcpt:
+        address, _, code = item.rpartition("=")
+        reject[address.lower()] = int(code)
+    handler = Recorder(args.out, args.quiet, reject, args.fail_data, args.stall_data)
+    smtp_class = recording_smtp(SessionLog(args.session_log), args.close_after)
     context = None
     if args.tls_cert:
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -77,15 +160,16 @@ def main():
     def authenticator(server, session, envelope, mechanism, auth_data):
         ok = isinstance(auth_data, LoginPassword) and auth_data.login.decode() == args.auth_user \
             and auth_data.password.decode() == args.auth_password
-        return AuthResult(success=ok)
+        # handled=False: aiosmtpd then answers a refusal with 535 itself (otherwise it says nothing).
+        return AuthResult(success=ok, handled=False)
 
     def factory():
-        kwargs = {}
+        kwargs = {"timeout": args.idle_timeout}
         if context is not None and not args.implicit_tls:
             kwargs["tls_context"] = context
         if args.auth_user is not None:
             kwargs.update(authenticator=authenticator, auth_required=True, auth_require_tls=False)
-        return SMTP(handler, hostname="smtp-server.test", **kwargs)
+        return smtp_class(handler, hostname="smtp-server.test", **kwargs)
 
     async def serve():
         loop = asyncio.get_running_loop()

@@ -24,3 +24,6 @@ static const CURLoption outbox_curlopt_mail_rcpt_allowfails = CURLOPT_MAIL_RCPT_
 
 typedef int (*outbox_curl_debug_callback)(CURL *handle, curl_infotype type, char *data, size_t size, void *userdata);
 static inline CURLcode outbox_curl_set_debug_callback(CURL *h, outbox_curl_debug_callback f) { return curl_easy_setopt(h, CURLOPT_DEBUGFUNCTION, f); }
+
+/* CURLINFO_CERTINFO: the server's certificate chain as text, one curl_slist of "Name:value" per certificate. */
+static inline CURLcode outbox_curl_get_certinfo(CURL *h, struct curl_certinfo **v) { return curl_easy_getinfo(h, CURLINFO_CERTINFO, v); }

@@ -16,6 +16,10 @@ public struct SMTPTransferRequest: Sendable {
     public var body: [UInt8]
     public var connectTimeoutMilliseconds: Int
     public var responseTimeoutSeconds: Int
+    /// A PEM file of extra trusted certificates (CURLOPT_CAINFO), or nil for the system store.
+    public var caFile: String? = nil
+    /// The longest a connection is reused, from when it was opened (CURLOPT_MAXLIFETIME_CONN).
+    public var maximumConnectionAgeSeconds: Int = 600
 
     public init(url: String, requireStartTLS: Bool, skipCertificateVerification: Bool,
                 credentials: (username: String, password: String, mechanisms: [String])?,
@@ -38,10 +42,14 @@ public struct SMTPTransferResult: Sendable {
     /// nil when libcurl returned CURLE_OK.
     public var error: CurlError?
     public var transcript: SMTPTranscript
+    /// The names the server's certificate is for (subject CN and subjectAltName entries), when
+    /// TLS got as far as receiving it; used to explain a host name mismatch.
+    public var certificateNames: [String] = []
 
-    public init(error: CurlError?, transcript: SMTPTranscript) {
+    public init(error: CurlError?, transcript: SMTPTranscript, certificateNames: [String] = []) {
         self.error = error
         self.transcript = transcript
+        self.certificateNames = certificateNames
     }
 }
 
@@ -68,7 +76,39 @@ extension EasyHandle {
         }
         let code = perform()
         let error: CurlError? = code == CURLE_OK ? nil : CurlError(code: code, detail: errorText)
-        return SMTPTransferResult(error: error, transcript: state.transcript)
+        return SMTPTransferResult(
+            error: error, transcript: state.transcript, certificateNames: error == nil ? [] : serverCertificateNames())
+    }
+
+    /// The subject CN and subjectAltName of the server's (first) certificate, from CURLINFO_CERTINFO.
+    /// libcurl's OpenSSL backend collects the chain before it checks the host name, so a name
+    /// mismatch still leaves it here.
+    private func serverCertificateNames() -> [String] {
+        var info: UnsafeMutablePointer<curl_certinfo>?
+        guard outbox_curl_get_certinfo(raw, &info) == CURLE_OK, let info, info.pointee.num_of_certs > 0,
+            var item = info.pointee.certinfo?[0]
+        else { return [] }
+        var names: [String] = []
+        while true {
+            if let data = item.pointee.data {
+                let line = String(cString: data)
+                if line.hasPrefix("Subject:") {
+                    // "Subject:C = XX, CN = mail.example.org" (OpenSSL's one-line form)
+                    for part in line.dropFirst("Subject:".count).split(separator: ",") {
+                        let field = part.trimmingWhitespaceCharacters()
+                        if field.hasPrefix("CN") {
+                            names.append("CN=" + field.drop { $0 != "=" }.dropFirst().trimmingWhitespaceCharacters())
+                        }
+                    }
+                } else if line.hasPrefix("X509v3 Subject Alternative Name:") {
+                    let list = line.dropFirst("X509v3 Subject Alternative Name:".count)
+                    names += list.split(separator: ",").map { $0.trimmingWhitespaceCharacters() }
+                }
+            }
+            guard let next = item.pointee.next else { break }
+            item = next
+        }
+        return names
     }
 
     private func configure(for request: SMTPTransferRequest) throws(CurlError) {
@@ -103,6 +143,11 @@ extension EasyHandle {
         try set(CURLOPT_LOW_SPEED_LIMIT, 1)
         try set(CURLOPT_LOW_SPEED_TIME, request.responseTimeoutSeconds)
         try set(CURLOPT_MAXAGE_CONN, 300)
+        try set(CURLOPT_MAXLIFETIME_CONN, request.maximumConnectionAgeSeconds)
+        try set(CURLOPT_CERTINFO, 1)
+        if let caFile = request.caFile {
+            try set(CURLOPT_CAINFO, caFile)
+        }
     }
 
     func installCallbacks() throws(CurlError) {
@@ -148,5 +193,11 @@ extension EasyHandle {
             let state = Unmanaged<TransferState>.fromOpaque(userdata!).takeUnretainedValue()
             return state.stopFlag?.isSet == true ? 1 : 0
         }))
+    }
+}
+
+extension Substring {
+    fileprivate func trimmingWhitespaceCharacters() -> String {
+        String(drop { $0 == " " }.reversed().drop { $0 == " " }.reversed())
     }
 }

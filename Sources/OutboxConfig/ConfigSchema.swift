@@ -12,12 +12,12 @@ enum ConfigSchema {
         "smtp.enabled": .bool, "smtp.host": .string, "smtp.port": .int, "smtp.username": .string,
         "smtp.password": .string, "smtp.protocol": .string, "smtp.auth": .bool, "smtp.start_tls": .bool,
         "smtp.ssl_trust": .string, "smtp.email_prefix": .string, "smtp.from": .string,
-        "smtp.ehlo_name": .string, "smtp.auth_mechanisms": .string,
-        "smtp.connect_timeout": .duration, "smtp.response_timeout": .duration,
+        "smtp.ehlo_name": .string, "smtp.envelope_from": .string, "smtp.ca_file": .string, "smtp.auth_mechanisms": .string,
+        "smtp.connect_timeout": .duration, "smtp.response_timeout": .duration, "smtp.max_connection_age": .duration,
         "queue.database": .string,
         "spool.directory": .string, "spool.rescan_interval": .duration, "spool.max_message_size": .int,
         "delivery.workers": .int, "delivery.first_retry": .duration, "delivery.max_retry_delay": .duration,
-        "delivery.backoff_factor": .int, "delivery.lifetime": .duration,
+        "delivery.backoff_factor": .int, "delivery.lifetime": .duration, "delivery.rate_limit": .int, "delivery.failure_notice_to": .string,
         "log.level": .string,
     ]
 

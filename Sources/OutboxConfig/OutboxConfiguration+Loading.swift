@@ -105,6 +105,22 @@ extension OutboxConfiguration {
                 throw ConfigurationError(source: source, key: "smtp.from", problem: "not a valid address: \(error)")
             }
         }
+        if let from = try values.string("smtp.envelope_from"), !from.isEmpty {
+            do {
+                smtp.envelopeFrom = try EmailAddress(from)
+            } catch {
+                throw ConfigurationError(source: source, key: "smtp.envelope_from", problem: "not a valid address: \(error)")
+            }
+        }
+        if let caFile = try values.string("smtp.ca_file"), !caFile.isEmpty {
+            guard caFile.hasPrefix("/") else {
+                throw ConfigurationError(source: source, key: "smtp.ca_file", problem: "must be an absolute path, got \"\(caFile.printableExcerpt)\"")
+            }
+            guard FileManager.default.isReadableFile(atPath: caFile) else {
+                throw ConfigurationError(source: source, key: "smtp.ca_file", problem: "cannot read \(caFile)")
+            }
+            smtp.caFile = caFile
+        }
         if let name = try values.string("smtp.ehlo_name"), !name.isEmpty {
             guard name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" || $0 == "[" || $0 == "]" || $0 == ":" }),
                 name.allSatisfy(\.isASCII)
@@ -123,6 +139,12 @@ extension OutboxConfiguration {
         }
         smtp.connectTimeout = try values.duration("smtp.connect_timeout") ?? smtp.connectTimeout
         smtp.responseTimeout = try values.duration("smtp.response_timeout") ?? smtp.responseTimeout
+        if let age = try values.duration("smtp.max_connection_age") {
+            guard age >= .seconds(1) else {
+                throw ConfigurationError(source: source, key: "smtp.max_connection_age", problem: "must be at least 1s")
+            }
+            smtp.maximumConnectionAge = age
+        }
 
         var queue = QueueSettings()
         queue.database = try values.path("queue.database") ?? queue.database
@@ -140,6 +162,19 @@ extension OutboxConfiguration {
                 throw ConfigurationError(source: source, key: "delivery.workers", problem: "must be from 1 to 64, got \(workers)")
             }
             delivery.workers = workers
+        }
+        if let rate = try values.int("delivery.rate_limit") {
+            guard rate >= 1 else {
+                throw ConfigurationError(source: source, key: "delivery.rate_limit", problem: "must be a number of messages per minute, at least 1, got \(rate)")
+            }
+            delivery.rateLimit = rate
+        }
+        if let address = try values.string("delivery.failure_notice_to"), !address.isEmpty {
+            do {
+                delivery.failureNoticeTo = try EmailAddress(address)
+            } catch {
+                throw ConfigurationError(source: source, key: "delivery.failure_notice_to", problem: "not a valid address: \(error)")
+            }
         }
         delivery.retry.firstDelay = try values.duration("delivery.first_retry") ?? delivery.retry.firstDelay
         delivery.retry.maximumDelay = try values.duration("delivery.max_retry_delay") ?? delivery.retry.maximumDelay

@@ -39,9 +39,13 @@ public struct OutboxConfiguration: Sendable, Hashable {
 /// - `ssl_trust` (string, default ""): smtpSslTrust, hosts whose certificate is not verified; `*` = all.
 /// - `email_prefix` (string, default ""): emailPrefix, prepended to every Subject.
 /// - `from` (string, default ""): XNAT's siteConfig adminEmail, the sender of mail without one.
+/// - `envelope_from` (string, default ""): the MAIL FROM address for every message, for relays that
+///   refuse a sender they do not own; the header From stays as written.
+/// - `ca_file` (path, default none): extra trusted certificates (PEM), e.g. a site's own CA.
 /// - `ehlo_name` (string, default: the machine's name): the name sent in EHLO.
 /// - `auth_mechanisms` (string, default "PLAIN LOGIN"): SASL mechanisms curl may use.
 /// - `connect_timeout`, `response_timeout` (duration, default 30s, 60s).
+/// - `max_connection_age` (duration, default 10m): a kept connection is not reused once this old.
 public struct SMTPSettings: Sendable, Hashable {
     public enum TransportProtocol: String, Sendable, Hashable, CaseIterable {
         case smtp, smtps
@@ -58,10 +62,13 @@ public struct SMTPSettings: Sendable, Hashable {
     public var sslTrust = ""
     public var emailPrefix = ""
     public var from: EmailAddress? = nil
+    public var envelopeFrom: EmailAddress? = nil
+    public var caFile: String? = nil
     public var ehloName: String? = nil
     public var authMechanisms = ["PLAIN", "LOGIN"]
     public var connectTimeout: Duration = .seconds(30)
     public var responseTimeout: Duration = .seconds(60)
+    public var maximumConnectionAge: Duration = .seconds(600)
 
     public init() {}
 
@@ -98,8 +105,13 @@ public struct SpoolSettings: Sendable, Hashable {
 /// - `workers` (int 1–64, default 4): parallel SMTP connections.
 /// - `first_retry` (duration, default 5m), `max_retry_delay` (default 1h), `backoff_factor`
 ///   (int ≥ 1, default 2), `lifetime` (default 5d): see ``RetryPolicy``.
+/// - `rate_limit` (int ≥ 1, optional, default unlimited): at most this many messages a minute.
+/// - `failure_notice_to` (address, optional): gets a short notice of each recipient that failed
+///   for good (never about a notice).
 public struct DeliverySettings: Sendable, Hashable {
     public var workers = 4
+    public var rateLimit: Int? = nil
+    public var failureNoticeTo: EmailAddress? = nil
     public var retry = RetryPolicy()
     public init() {}
 }

@@ -36,26 +36,40 @@ struct DeliveryDispatcher: Service {
         if smtp.skipsCertificateVerification {
             logger.warning("TLS certificates are not verified for this host (smtp.ssl_trust)", metadata: ["smtp.host": "\(smtp.host)"])
         }
+        let gate = delivery.rateLimit.map { RateGate(messagesPerMinute: $0) }
+        if let limit = delivery.rateLimit {
+            logger.notice("Sending at most \(limit) messages a minute (delivery.rate_limit)")
+        }
         await withTaskGroup(of: Void.self) { group in
             for lane in 0..<delivery.workers {
-                group.addTask { await work(lane: lane) }
+                group.addTask { await work(lane: lane, gate: gate) }
             }
         }
     }
 
-    private func work(lane: Int) async {
+    private func work(lane: Int, gate: RateGate?) async {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             state.update { $0.deliveryHeartbeat = .now }
             let generation = doorbell.generation
+            if let gate {
+                // Take a sending slot before claiming, so a waiting worker holds no lease.
+                do {
+                    try await cancelWhenGracefulShutdown { try await gate.acquire() }
+                } catch {
+                    continue
+                }
+            }
             let claimed: [ClaimedMessage]
             do {
                 claimed = try await store.claimDue(limit: 1, now: now(), owner: owner, leaseFor: leaseDuration)
             } catch {
                 logger.error("Cannot claim messages from the queue", metadata: ["error": "\(error)"])
+                await gate?.giveBack()
                 await idle(after: generation, for: .seconds(5))
                 continue
             }
             guard let message = claimed.first else {
+                await gate?.giveBack()
                 var wait: Duration = .seconds(30)
                 if let due = try? await store.nextDueTime() {
                     wait = min(max(due - now(), .milliseconds(10)), wait)
@@ -80,7 +94,7 @@ struct DeliveryDispatcher: Service {
         let started = now()
         let clock = ContinuousClock()
         let start = clock.now
-        let outcome = await transport.deliver(message.envelope, content: message.content, lane: lane)
+        let result = await transport.attempt(message.envelope, content: message.content, lane: lane)
         let duration = clock.now - start
         if Task.isCancelled {
             // Shutdown deadline: curl was aborted; give the message back as it was.
@@ -88,34 +102,51 @@ struct DeliveryDispatcher: Service {
             return
         }
 
-        let newState: QueueState
+        var outcome = result.outcome
+        var recipients = result.recipients
+        var newState = RecipientResult.messageState(after: recipients, alreadySent: message.alreadySent)
         var nextAttempt: UnixTime?
-        switch outcome {
-        case .delivered:
-            newState = .sent
-        case .permanentFailure:
-            newState = .failed
-        case .temporaryFailure, .configurationError:
+        if newState == .deferred {
+            if outcome.kind != .configuration, let pending = recipients.first(where: { $0.state == .queued }) {
+                // Delivered to or refused for some, put off for others: the message waits for
+                // those, and its last error is why.
+                outcome = .temporaryFailure(reason: pending.reply)
+            }
             switch delivery.retry.decision(afterAttempt: attempt, queuedAt: message.queuedAt, now: now(), random: random()) {
             case .retry(let at):
-                newState = .deferred
                 nextAttempt = at
             case .giveUp where outcome.kind == .configuration:
                 // Our settings are wrong, not the mail: keep trying at the longest interval.
-                newState = .deferred
                 nextAttempt = now() + delivery.retry.maximumDelay
             case .giveUp:
-                newState = .failed
+                for index in recipients.indices where recipients[index].state == .queued {
+                    recipients[index].state = .failed
+                    recipients[index].reply = "gave up after \(attempt) attempts (delivery.lifetime): \(recipients[index].reply)"
+                }
+                newState = RecipientResult.messageState(after: recipients, alreadySent: message.alreadySent)
+                if newState == .failed {
+                    outcome = .permanentFailure(reason: "gave up after \(attempt) attempts (delivery.lifetime): \(outcome.text)")
+                }
             }
+        }
+        let updates = recipients.compactMap { result -> AttemptRecord.RecipientUpdate? in
+            guard message.recipientPositions.indices.contains(result.index) else { return nil }
+            return AttemptRecord.RecipientUpdate(
+                position: message.recipientPositions[result.index], state: result.state, reply: result.reply)
         }
 
         let record = AttemptRecord(startedAt: started, duration: duration, server: transport.destination,
-                                   outcome: outcome, newState: newState, nextAttemptAt: nextAttempt)
+                                   outcome: outcome, newState: newState, nextAttemptAt: nextAttempt,
+                                   recipients: updates)
         do {
             let stillOurs = try await store.finish(message.id, owner: owner, attempt: record)
             if !stillOurs {
                 logger.warning("The message changed while it was being sent (lease lost); outcome not recorded",
                                metadata: ["outbox.outcome": "\(outcome.kind)"])
+            } else {
+                let failed = recipients.filter { $0.state == .failed && message.envelope.recipients.indices.contains($0.index) }
+                    .map { FailureNotice.Failure(address: message.envelope.recipients[$0.index].value, reply: $0.reply) }
+                await queueFailureNotice(for: message, attempt: attempt, failed: failed, logger: logger)
             }
         } catch {
             logger.error("Cannot record a delivery outcome; the message will be retried when its lease ends",

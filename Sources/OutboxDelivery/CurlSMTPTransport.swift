@@ -32,19 +32,30 @@ public struct CurlSMTPTransport: DeliveryTransport {
     }
 
     public func deliver(_ envelope: Envelope, content: RawMessage, lane: Int) async -> DeliveryOutcome {
-        let message = prefix.apply(to: content)
-        let request = SMTPTransferRequest(
+        await attempt(envelope, content: content, lane: lane).outcome
+    }
+
+    public func attempt(_ envelope: Envelope, content: RawMessage, lane: Int) async -> DeliveryAttempt {
+        // libcurl never announces 8BITMIME: send 8-bit bodies quoted-printable.
+        let message = SevenBitBody.apply(to: prefix.apply(to: content))
+        var request = SMTPTransferRequest(
             url: url,
             requireStartTLS: settings.startTLS && settings.transportProtocol == .smtp,
             skipCertificateVerification: settings.skipsCertificateVerification,
             credentials: settings.auth ? (settings.username, settings.password, settings.authMechanisms) : nil,
-            mailFrom: envelope.sender.value,
+            // smtp.envelope_from replaces the MAIL FROM only; the header From stays as written.
+            mailFrom: settings.envelopeFrom?.value ?? envelope.sender.value,
             recipients: envelope.recipients.map(\.value),
             body: message.bytes,
             connectTimeoutMilliseconds: Int(settings.connectTimeout.wholeMilliseconds),
             responseTimeoutSeconds: max(Int(settings.responseTimeout.wholeMilliseconds / 1000), 1))
+        request.caFile = settings.caFile
+        request.maximumConnectionAgeSeconds = max(Int(settings.maximumConnectionAge.wholeMilliseconds / 1000), 1)
         let result = await lanes[lane % lanes.count].send(request)
-        return DeliveryOutcome(SMTPExchange(result))
+        let exchange = SMTPExchange(result)
+        let outcome = DeliveryOutcome(exchange)
+        return DeliveryAttempt(
+            outcome: outcome, recipients: exchange.recipientResults(count: envelope.recipients.count, outcome: outcome))
     }
 }
 
@@ -77,7 +88,10 @@ extension SMTPExchange {
                 case 28: .timeout(detail)
                 case 52, 55, 56: .connectionLost(detail)
                 case 64: .startTLSNotOffered(detail)
-                case 35, 51, 53, 54, 58, 59, 60, 66, 77, 80, 82, 83, 90, 91: .tls(detail)
+                case 35, 51, 53, 54, 58, 59, 60, 66, 77, 80, 82, 83, 90, 91:
+                    result.certificateNames.isEmpty
+                        ? .tls(detail)
+                        : .tls("\(detail) (the server's certificate is for \(result.certificateNames.joined(separator: ", ")))")
                 case 67: .loginDenied(detail)
                 default: .other(detail)
                 }

@@ -7,6 +7,37 @@ public protocol DeliveryTransport: Sendable {
     /// - Parameter lane: which worker is calling (each lane owns one connection).
     func deliver(_ envelope: Envelope, content: RawMessage, lane: Int) async -> DeliveryOutcome
 
+    /// Tries once and says what happened to each recipient (see ``RecipientResult``).
+    func attempt(_ envelope: Envelope, content: RawMessage, lane: Int) async -> DeliveryAttempt
+
     /// A short description of the destination for logs and history (`smtp.example.org:587 STARTTLS`).
     var destination: String { get }
+}
+
+/// One attempt's outcome for the message and for each of its recipients.
+public struct DeliveryAttempt: Sendable, Hashable {
+    public var outcome: DeliveryOutcome
+    /// One per recipient of the envelope, in its order.
+    public var recipients: [RecipientResult]
+
+    public init(outcome: DeliveryOutcome, recipients: [RecipientResult]) {
+        self.outcome = outcome
+        self.recipients = recipients
+    }
+}
+
+extension DeliveryTransport {
+    /// For transports that only know the whole message's outcome: every recipient shares it.
+    public func attempt(_ envelope: Envelope, content: RawMessage, lane: Int) async -> DeliveryAttempt {
+        let outcome = await deliver(envelope, content: content, lane: lane)
+        let state: RecipientResult.State =
+            switch outcome.kind {
+            case .delivered: .sent
+            case .permanent: .failed
+            case .temporary, .configuration: .queued
+            }
+        return DeliveryAttempt(
+            outcome: outcome,
+            recipients: envelope.recipients.indices.map { RecipientResult(index: $0, state: state, reply: outcome.text) })
+    }
 }

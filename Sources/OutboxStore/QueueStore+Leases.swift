@@ -11,6 +11,10 @@ public struct ClaimedMessage: Sendable, Hashable {
     /// Attempts made before this one.
     public var previousAttempts: Int
     public var queuedAt: UnixTime
+    /// The stored position of each of `envelope.recipients` (only those still queued are claimed).
+    public var recipientPositions: [Int] = []
+    /// Recipients an earlier attempt already delivered to.
+    public var alreadySent: Int = 0
 }
 
 /// The result of one attempt, as the dispatcher decided it.
@@ -23,9 +27,26 @@ public struct AttemptRecord: Sendable, Hashable {
     public var newState: QueueState
     /// For `deferred`: when to try again.
     public var nextAttemptAt: UnixTime?
+    /// Per-recipient results, by stored position. Empty: every still-queued recipient takes the
+    /// message's final state (`sent`/`failed`) and stays queued otherwise.
+    public var recipients: [RecipientUpdate] = []
+
+    /// One recipient's new state and the reply that decided it.
+    public struct RecipientUpdate: Sendable, Hashable {
+        public var position: Int
+        public var state: RecipientResult.State
+        public var reply: String
+
+        public init(position: Int, state: RecipientResult.State, reply: String) {
+            self.position = position
+            self.state = state
+            self.reply = reply
+        }
+    }
 
     public init(startedAt: UnixTime, duration: Duration, server: String, outcome: DeliveryOutcome,
-                newState: QueueState, nextAttemptAt: UnixTime?) {
+                newState: QueueState, nextAttemptAt: UnixTime?, recipients: [RecipientUpdate] = []) {
+        self.recipients = recipients
         self.startedAt = startedAt
         self.duration = duration
         self.server = server
@@ -52,19 +73,38 @@ extension QueueStore {
                     RETURNING id, sender, content, attempts, created_at
                     """,
                 arguments: [owner, (now + duration).milliseconds, now.milliseconds, now.milliseconds, limit])
-            return try rows.map { row in
+            return try rows.compactMap { row -> ClaimedMessage? in
                 let id: Int64 = row["id"]
-                let addresses = try String.fetchAll(
-                    db, sql: "SELECT address FROM recipient WHERE message_id = ? AND state = 'queued' ORDER BY position",
+                let recipientRows = try Row.fetchAll(
+                    db, sql: "SELECT position, address FROM recipient WHERE message_id = ? AND state = 'queued' ORDER BY position",
                     arguments: [id])
-                // Addresses were validated at intake; validate again before they reach curl.
-                let envelope = Envelope(
-                    sender: try EmailAddress(row["sender"] as String),
-                    recipients: try addresses.map { try EmailAddress($0) })
+                let addresses = recipientRows.map { $0["address"] as String }
+                let alreadySent = try Int.fetchOne(
+                    db, sql: "SELECT count(*) FROM recipient WHERE message_id = ? AND state = 'sent'", arguments: [id]) ?? 0
+                // Addresses were validated at intake; validate again before they reach curl (libcurl
+                // 7.88 would send a CR/LF inside one as is). A bad one fails its message, not the claim.
+                let envelope: Envelope
+                do {
+                    envelope = Envelope(
+                        sender: try EmailAddress(row["sender"] as String),
+                        recipients: try addresses.map { try EmailAddress($0) })
+                } catch {
+                    try db.execute(
+                        sql: """
+                            UPDATE message SET state = 'failed', last_error = ?, lease_owner = NULL, lease_expires_at = NULL
+                            WHERE id = ?
+                            """,
+                        arguments: ["refused before sending: an address in the queue is invalid: \(error)", id])
+                    try db.execute(
+                        sql: "UPDATE recipient SET state = 'failed', last_reply = ? WHERE message_id = ? AND state = 'queued'",
+                        arguments: ["refused before sending: \(error)", id])
+                    return nil
+                }
                 return ClaimedMessage(
                     id: QueueID(rawValue: id), envelope: envelope,
                     content: RawMessage(normalizedBytes: [UInt8](row["content"] as Data)),
-                    previousAttempts: row["attempts"], queuedAt: UnixTime(milliseconds: row["created_at"]))
+                    previousAttempts: row["attempts"], queuedAt: UnixTime(milliseconds: row["created_at"]),
+                    recipientPositions: recipientRows.map { $0["position"] as Int }, alreadySent: alreadySent)
             }
         }
     }
@@ -86,15 +126,29 @@ extension QueueStore {
                             attempt.newState == .sent ? nil : attempt.outcome.text,
                             id.rawValue, owner])
             guard db.changesCount == 1 else { return false }
-            if attempt.newState == .sent || attempt.newState == .failed {
+            var history: [String] = []
+            for update in attempt.recipients {
+                try db.execute(
+                    sql: "UPDATE recipient SET state = ?, last_reply = ? WHERE message_id = ? AND position = ? AND state = 'queued'",
+                    arguments: [update.state.rawValue, update.reply, id.rawValue, update.position])
+                let address = try String.fetchOne(
+                    db, sql: "SELECT address FROM recipient WHERE message_id = ? AND position = ?",
+                    arguments: [id.rawValue, update.position]) ?? "#\(update.position)"
+                history.append("<\(address)> \(update.state.rawValue): \(update.reply)")
+            }
+            if attempt.recipients.isEmpty && (attempt.newState == .sent || attempt.newState == .failed) {
                 try db.execute(
                     sql: "UPDATE recipient SET state = ?, last_reply = ? WHERE message_id = ? AND state = 'queued'",
                     arguments: [attempt.newState.rawValue, attempt.outcome.text, id.rawValue])
             }
             try db.execute(
-                sql: "INSERT INTO attempt (message_id, started_at, duration_ms, server, outcome, reply) VALUES (?, ?, ?, ?, ?, ?)",
+                sql: """
+                    INSERT INTO attempt (message_id, started_at, duration_ms, server, outcome, reply, recipients)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """,
                 arguments: [id.rawValue, attempt.startedAt.milliseconds, attempt.duration.wholeMilliseconds,
-                            attempt.server, "\(attempt.outcome.kind)", attempt.outcome.text])
+                            attempt.server, "\(attempt.outcome.kind)", attempt.outcome.text,
+                            history.isEmpty ? nil : history.joined(separator: "\n")])
             return true
         }
     }

@@ -44,6 +44,10 @@ extension QueueStore {
                 CREATE INDEX attempt_message ON attempt(message_id);
                 """)
         }
+        migrator.registerMigration("v2-delivery: per-recipient results in the attempt history") { db in
+            // One line per recipient decided by the attempt: "<address> sent|failed|queued: reply".
+            try db.execute(sql: "ALTER TABLE attempt ADD COLUMN recipients TEXT")
+        }
         return migrator
     }
 }

@@ -81,6 +81,16 @@ struct ConfigurationLoadingTests {
         #expect(configuration.delivery.retry.lifetime == .seconds(3 * 86_400))
     }
 
+    @Test("The delivery settings beyond XNAT's are read: envelope_from, ehlo_name, rate_limit")
+    func deliveryExtras() async throws {
+        let configuration = try await load(
+            "smtp:\n  envelope_from: bounces@relay.example.org\n  ehlo_name: xnat.example.org\ndelivery:\n  rate_limit: 20\n")
+        #expect(configuration.smtp.envelopeFrom?.value == "bounces@relay.example.org")
+        #expect(configuration.smtp.ehloName == "xnat.example.org")
+        #expect(configuration.delivery.rateLimit == 20)
+        #expect(try await load("").delivery.rateLimit == nil)
+    }
+
     @Test("An empty file gives the defaults; smtps defaults to port 465")
     func defaults() async throws {
         let empty = try await load("")
@@ -120,6 +130,9 @@ struct ConfigurationLoadingTests {
             ("queue:\n  database: relative.sqlite3\n", "queue.database: must be an absolute path"),
             ("delivery:\n  workers: 0\n", "delivery.workers: must be from 1 to 64, got 0"),
             ("delivery:\n  first_retry: soon\n", "delivery.first_retry: must be a duration"),
+            ("delivery:\n  rate_limit: 0\n", "delivery.rate_limit: must be a number of messages per minute, at least 1, got 0"),
+            ("smtp:\n  envelope_from: \"a b@c.org\"\n", "smtp.envelope_from: not a valid address"),
+            ("smtp:\n  ca_file: /nonexistent/ca.pem\n", "smtp.ca_file: cannot read /nonexistent/ca.pem"),
             ("smtp: [1, 2]\n", "smtp: expected a mapping of settings"),
             ("smtp:\n  host: x\n   bad indent: [\n", "not valid YAML"),
           ])

@@ -42,3 +42,10 @@ final class NotifySocket {
         return messages
     }
 }
+
+extension NotifySocket {
+    /// Every `STATUS=` value received so far, oldest first (without the `STATUS=`).
+    var statuses: [String] {
+        receive().flatMap { $0.split(separator: "\n") }.filter { $0.hasPrefix("STATUS=") }.map { String($0.dropFirst(7)) }
+    }
+}

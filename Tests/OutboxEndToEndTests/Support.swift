@@ -48,16 +48,21 @@ final class SMTPTestServer {
         var mail_from: String
         var rcpt_tos: [String]
         var data: String
+        var authenticated: Bool?
+        var tls: Bool?
     }
 
     let scratch: Scratch
     let outDirectory: String
     private(set) var port: Int = 0
     private var process: ChildProcess?
+    /// Extra scripts/smtp-server.py options (TLS, AUTH, scripted refusals).
+    var arguments: [String]
 
     /// Starts on a free port (or on `port`), and returns once it listens.
-    init(port requested: Int = 0, scratch: Scratch = Scratch()) throws {
+    init(port requested: Int = 0, scratch: Scratch = Scratch(), arguments: [String] = []) throws {
         self.scratch = scratch
+        self.arguments = arguments
         outDirectory = scratch.file("received")
         try start(port: requested)
     }
@@ -67,7 +72,7 @@ final class SMTPTestServer {
         let process = try ChildProcess(
             "/usr/bin/python3",
             [Paths.smtpServerScript, "--quiet", "--host", "127.0.0.1", "--port", "\(requested)", "--port-file", portFile,
-             "--out", outDirectory],
+             "--out", outDirectory] + arguments,
             outputPath: scratch.file("smtp-server.log"))
         self.process = process
         let clock = ContinuousClock()
@@ -80,7 +85,8 @@ final class SMTPTestServer {
             guard process.isRunning else { break }
             Thread.sleep(forTimeInterval: 0.05)
         }
-        throw TestFailure("the SMTP test server did not start (is python3-aiosmtpd installed? scripts/setup-debian.sh)")
+        let log = (try? String(contentsOfFile: scratch.file("smtp-server.log"), encoding: .utf8)) ?? ""
+        throw TestFailure("the SMTP test server did not start (is python3-aiosmtpd installed? scripts/setup-debian.sh): \(log.suffix(600))")
     }
 
     func stop() {
@@ -133,12 +139,11 @@ final class DaemonUnderTest {
     }
 
     /// Starts outboxd and waits until it has opened the queue and watches the spool.
-    /// - Parameter notifySocket: when given, outboxd reports to it as it would to systemd.
+    /// - Parameter notifySocket: a stand-in for systemd's `$NOTIFY_SOCKET` (see NotifySocket).
     func start(notifySocket: String? = nil) async throws {
         let readyBefore = occurrences(of: "] Ready")
         var environment = ProcessInfo.processInfo.environment
-        environment.removeValue(forKey: "NOTIFY_SOCKET")
-        if let notifySocket { environment["NOTIFY_SOCKET"] = notifySocket }
+        environment["NOTIFY_SOCKET"] = notifySocket
         let process = try ChildProcess(Paths.outboxd, ["--config", configPath], environment: environment, outputPath: logPath)
         self.process = process
         guard await eventually({ occurrences(of: "] Ready") > readyBefore || !process.isRunning }), process.isRunning else {
