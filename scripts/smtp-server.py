@@ -8,7 +8,8 @@ printed on stdout. With --port 0 the kernel picks a free port; --port-file recei
 server listens.
 
 Options for the delivery tests: --tls-cert/--tls-key enable STARTTLS (or implicit TLS with
---implicit-tls); --auth-user/--auth-password require AUTH PLAIN/LOGIN with those credentials.
+--implicit-tls); --auth-user/--auth-password require AUTH PLAIN/LOGIN with those credentials; --data-delay SECONDS
+holds each reply to the final dot that long (a send stays in flight, for shutdown tests).
 """
 import argparse
 import asyncio
@@ -22,13 +23,16 @@ from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
 
 class Recorder:
-    def __init__(self, out, quiet):
+    def __init__(self, out, quiet, data_delay=0.0):
         self.out = out
         self.quiet = quiet
+        self.data_delay = data_delay
         self.count = 0
         os.makedirs(out, exist_ok=True)
 
     async def handle_DATA(self, server, session, envelope):
+        if self.data_delay:
+            await asyncio.sleep(self.data_delay)
         self.count += 1
         record = {
             "mail_from": envelope.mail_from,
@@ -58,6 +62,8 @@ def main():
     parser.add_argument("--port-file")
     parser.add_argument("--out", required=True)
     parser.add_argument("--quiet", action="store_true")
+    parser.add_argument("--data-delay", type=float, default=0.0,
+                        help="seconds to wait before answering the final dot (a send stays in flight)")
     parser.add_argument("--tls-cert")
     parser.add_argument("--tls-key")
     parser.add_argument("--implicit-tls", action="store_true")
@@ -68,7 +74,7 @@ def main():
     if not args.host.startswith("127.") and args.host not in ("::1", "localhost"):
         sys.exit("smtp-server: refusing to listen on a non-loopback address")
 
-    handler = Recorder(args.out, args.quiet)
+    handler = Recorder(args.out, args.quiet, args.data_delay)
     context = None
     if args.tls_cert:
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)

@@ -77,7 +77,8 @@ struct ConfigurationReloader: Service {
             }
             if !isFirst {
                 context.notifier.ready()
-                context.logger.notice("Reloaded", metadata: ["smtp.destination": "\(context.state.snapshot.destination)"])
+                let destination = context.state.snapshot.destination
+                context.logger.notice("Reloaded", metadata: ["smtp.destination": "\(destination)"])
             }
             isFirst = false
             try await group.run()
@@ -142,7 +143,8 @@ struct ConfigurationReloader: Service {
             generation = Generation(configuration: configuration, watcher: watcher)
         } catch {
             // ConfigurationError names the file, key and problem, never a secret's value.
-            context.logger.error("Reload refused; still running the previous configuration", metadata: ["error": "\(error)"])
+            context.logger.error(
+                "Reload refused; still running the previous configuration", metadata: ["error": "\(error)"])
             context.state.update {
                 $0.reloadProblem = "\(error)"
                 $0.changes &+= 1

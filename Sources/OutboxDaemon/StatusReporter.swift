@@ -42,8 +42,10 @@ struct StatusReporter: Service {
                     notifier.watchdog()
                     nextPing = now + watchdog.pingInterval
                 } else if pinging {
-                    logger.critical("A loop stopped making progress; no more watchdog pings, so systemd restarts outboxd",
-                                    metadata: ["outbox.oldest_heartbeat_age": "\(now - (snapshot.heartbeats.min() ?? now))"])
+                    let age = now - (snapshot.heartbeats.min() ?? now)
+                    logger.critical(
+                        "A loop stopped making progress; no more watchdog pings, so systemd restarts outboxd",
+                        metadata: ["outbox.oldest_heartbeat_age": "\(age)"])
                 }
                 pinging = alive
             }
@@ -60,7 +62,8 @@ struct StatusReporter: Service {
         let waiting = counts[.queued] + counts[.deferred]
         let reload = snapshot.reloadProblem.map { "reload refused, previous configuration kept: \($0)" }
         if !snapshot.smtpEnabled {
-            return ([reload].compactMap { $0 } + ["SMTP disabled · \(waiting + counts[.held]) held"]).joined(separator: " · ")
+            let disabled = "SMTP disabled · \(waiting + counts[.held]) held"
+            return ([reload].compactMap { $0 } + [disabled]).joined(separator: " · ")
         }
         var parts: [String] = []
         if let reload { parts.append(reload) }

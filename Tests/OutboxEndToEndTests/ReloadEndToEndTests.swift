@@ -8,7 +8,9 @@ struct ReloadEndToEndTests {
         "From: xnat@example.org\nTo: alice@example.org\nSubject: \(subject)\n\nbody\n"
     }
 
-    @Test("SIGHUP applies a new email_prefix to the next message; an invalid file is refused and the old settings keep working")
+    @Test(
+        "SIGHUP applies a new email_prefix to the next message; an invalid file is refused and the old settings keep working"
+    )
     func reload() async throws {
         let server = try SMTPTestServer()
         let daemon = DaemonUnderTest()

@@ -40,12 +40,15 @@ struct JournalFieldsTests {
     @Test("Keys naming a password are never written", arguments: ["smtp.password", "Password", "smtp.old_password"])
     func password(key: String) {
         #expect(JournalFields.name(forMetadataKey: key) == nil)
-        let entry = JournalFields.entry(level: .info, message: "Settings", metadata: [key: "hunter2"], identifier: "outboxd")
+        let entry = JournalFields.entry(
+            level: .info, message: "Settings", metadata: [key: "hunter2"], identifier: "outboxd")
         #expect(!entry.contains { $0.value.contains("hunter2") }, "\(entry)")
     }
 
     @Test("Levels map onto syslog priorities",
-          arguments: [(Logger.Level.trace, 7), (.debug, 7), (.info, 6), (.notice, 5), (.warning, 4), (.error, 3), (.critical, 2)])
+          arguments: [
+              (Logger.Level.trace, 7), (.debug, 7), (.info, 6), (.notice, 5), (.warning, 4), (.error, 3), (.critical, 2),
+          ])
     func priority(level: Logger.Level, expected: Int) {
         #expect(JournalFields.priority(of: level) == expected)
     }

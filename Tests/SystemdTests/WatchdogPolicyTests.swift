@@ -23,7 +23,7 @@ struct WatchdogPolicyTests {
         #expect(!policy.shouldPing(heartbeats: [now, now - age], now: now))
     }
 
-    @Test("A heartbeat in the future (a loop busy until a bounded deadline) counts as alive until then plus the interval")
+    @Test("A heartbeat in the future (a loop busy until a bounded deadline) counts until then plus the interval")
     func future() {
         let busyUntil = now + .seconds(60)
         #expect(policy.shouldPing(heartbeats: [now + .seconds(79), busyUntil], now: now + .seconds(79)))
