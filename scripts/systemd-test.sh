@@ -132,8 +132,8 @@ if container_exec systemctl start outboxd.service; then
     # Type=notify: start returns once READY=1 arrived; outboxd sends its first STATUS= with it.
     state=$(show ActiveState)/$(show SubState)
     status=$(show StatusText)
-    if [[ $state == active/running && -n $status ]]; then
-        pass "systemctl start returns after READY=1 (active/running, STATUS already set: '$status')"
+    if [[ $state == active/running && $status == "127.0.0.1:$port · "* ]]; then
+        pass "systemctl start returns after READY=1 (active/running, first STATUS already names the destination: '$status')"
     else
         fail "state right after start" "$state, StatusText '$status'"
     fi

@@ -117,6 +117,7 @@ struct ConfigurationReloader: Service {
             $0.smtpEnabled = configuration.smtp.enabled
             $0.intakeHeartbeat = .now
             $0.deliveryHeartbeats = [:]  // the new workers add theirs as they start
+            $0.generation += 1
             $0.changes &+= 1
         }
         var groupConfiguration = ServiceGroupConfiguration(services: [intake, dispatcher], logger: context.logger)

@@ -25,6 +25,8 @@ final class DaemonState: Sendable {
         /// SMTP is enabled; replaced on reload.
         var destination = ""
         var smtpEnabled = true
+        /// How many intake+delivery generations were set up (1 after start, +1 per applied reload).
+        var generation = 0
         /// Set when the last reload was refused (invalid configuration); cleared by a good one.
         var reloadProblem: String?
     }

@@ -18,6 +18,11 @@ struct StatusReporter: Service {
     func run() async throws {
         var lastChanges: UInt64 = .max
         var lastText = ""
+        // READY=1 once intake and delivery are set up (the reloader starts with us): the first STATUS
+        // already names the destination.
+        while state.snapshot.generation == 0 && !Task.isShuttingDownGracefully && !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(5))
+        }
         notifier.ready(status: await statusLine())
         logger.notice("Ready")
         let watchdog = notifier.watchdogInterval.map { WatchdogPolicy(interval: $0) }
