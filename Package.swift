@@ -83,6 +83,7 @@ let package = Package(
         .testTarget(name: "OutboxCoreTests", dependencies: ["OutboxCore"]),
         .testTarget(name: "OutboxConfigTests", dependencies: ["OutboxConfig", "OutboxCore"]),
         .testTarget(name: "OutboxStoreTests", dependencies: ["OutboxStore", "OutboxCore"]),
+        .testTarget(name: "SystemdTests", dependencies: ["Systemd", .product(name: "Logging", package: "swift-log")]),
         .testTarget(
             name: "OutboxEndToEndTests",
             dependencies: ["OutboxStore", "OutboxCore"]

@@ -56,8 +56,11 @@ trap 'rm -rf "$stage"' EXIT
 install -d -m 0755 "$DESTDIR$PREFIX/bin"
 for exe in outboxd outbox; do
     cp "$bin_dir/$exe" "$stage/$exe"
-    # Strip ELF files only (keeps ~1/3 of the size off); anything else is installed as is.
-    if [[ $(head -c 4 "$stage/$exe" | od -An -c | tr -d ' ') == 177ELF ]]; then strip "$stage/$exe"; fi
+    # Strip ELF files only (keeps ~1/3 of the size off); anything else is installed as is. A target
+    # without binutils (e.g. a minimal Debian receiving --bin-dir) gets the binary unstripped.
+    if [[ $(head -c 4 "$stage/$exe" | od -An -c | tr -d ' ') == 177ELF ]]; then
+        if command -v strip >/dev/null; then strip "$stage/$exe"; else say "strip not found (binutils): $exe installed unstripped"; fi
+    fi
     # Replace, not overwrite in place: a running outboxd keeps its old inode.
     install -m 0755 "$stage/$exe" "$DESTDIR$PREFIX/bin/.$exe.new"
     mv -f "$DESTDIR$PREFIX/bin/.$exe.new" "$DESTDIR$PREFIX/bin/$exe"

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages outbox needs to build and test: the C libraries' -dev packages
 # (libcurl, libsqlite3, libsystemd), pkg-config, and the real peers the tests talk to
-# (python3-aiosmtpd, openssl; sqlite3 for tests that tamper with a queue file). Idempotent:
-# installs only what is missing. Run as root.
+# (python3-aiosmtpd, openssl; sqlite3 for tests that tamper with a queue file), and what scripts/systemd-test.sh boots a real systemd with
+# (systemd-container for systemd-nspawn, debootstrap for the Debian 12 rootfs). Idempotent: installs
+# only what is missing. Run as root.
 set -euo pipefail
 
 packages=(
     libcurl4-openssl-dev libsqlite3-dev libsystemd-dev pkg-config ca-certificates
     python3 python3-aiosmtpd openssl sqlite3
+    systemd-container debootstrap
 )
 
 missing=()

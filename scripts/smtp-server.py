@@ -15,7 +15,8 @@ test can tell what a client said. --reject-rcpt ADDR=CODE (repeatable) answers R
 with CODE; --fail-data CODE answers the end of every message with CODE; --idle-timeout SECONDS
 closes a connection that has been quiet that long; --close-after N answers the MAIL FROM after N
 messages on one connection with "421" and closes it (a server that limits messages per connection);
---stall-data takes every message and never answers the final dot.
+--stall-data takes every message and never answers the final dot; --data-delay SECONDS holds each
+reply to the final dot that long (a send stays in flight, for shutdown tests).
 """
 import argparse
 import asyncio
@@ -78,8 +79,9 @@ def recording_smtp(log, close_after=None):
 
 
 class Recorder:
-    def __init__(self, out, quiet, reject_rcpt=None, fail_data=None, stall_data=False):
+    def __init__(self, out, quiet, reject_rcpt=None, fail_data=None, stall_data=False, data_delay=0.0):
         self.out = out
+        self.data_delay = data_delay
         self.quiet = quiet
         self.reject_rcpt = reject_rcpt or {}
         self.fail_data = fail_data
@@ -96,6 +98,8 @@ class Recorder:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.data_delay:
+            await asyncio.sleep(self.data_delay)
         if self.stall_data:
             await asyncio.sleep(3600)
         if self.fail_data is not None:
@@ -130,6 +134,8 @@ def main():
     parser.add_argument("--port-file")
     parser.add_argument("--out", required=True)
     parser.add_argument("--quiet", action="store_true")
+    parser.add_argument("--data-delay", type=float, default=0.0,
+                        help="seconds to wait before answering the final dot (a send stays in flight)")
     parser.add_argument("--tls-cert")
     parser.add_argument("--tls-key")
     parser.add_argument("--implicit-tls", action="store_true")
@@ -150,7 +156,7 @@ def main():
     for item in args.reject_rcpt:
         address, _, code = item.rpartition("=")
         reject[address.lower()] = int(code)
-    handler = Recorder(args.out, args.quiet, reject, args.fail_data, args.stall_data)
+    handler = Recorder(args.out, args.quiet, reject, args.fail_data, args.stall_data, args.data_delay)
     smtp_class = recording_smtp(SessionLog(args.session_log), args.close_after)
     context = None
     if args.tls_cert:

@@ -357,57 +357,6 @@ container_leftovers() {
 # ---------------------------------------------------------------------------------------------------------
 # MARK: Driver commands
 
-# Boots, checks a Type=notify unit and loopback reachability of the host, tears down; prints timings.
-_ct_selftest() {
-    local t0 port server_dir server_pid reply
-    t0=$SECONDS
-    container_build_rootfs
-    echo "rootfs ready in $((SECONDS - t0)) s (0 when cached)"
-
-    # A host-only HTTP server on 127.0.0.1, on a port the kernel picks; it stops itself after 120 s.
-    server_dir=$(mktemp -d)
-    timeout 120 python3 -c '
-import http.server, sys
-srv = http.server.HTTPServer(("127.0.0.1", 0), http.server.SimpleHTTPRequestHandler)
-open(sys.argv[1], "w").write(str(srv.server_address[1]))
-srv.serve_forever()' "$server_dir/port" >/dev/null 2>&1 &
-    server_pid=$!
-
-    local t_start=$EPOCHREALTIME
-    container_start
-    container_wait_running || { echo "FAIL: boot did not reach running"; return 1; }
-    echo "boot (extract + nspawn + is-system-running=running): $(_ct_since "$t_start") s"
-
-    cat >"$CONTAINER_ROOT/etc/systemd/system/notify-probe.service" <<'EOF'
-[Service]
-Type=notify
-NotifyAccess=main
-ExecStart=/bin/bash -c 'systemd-notify --ready --status="probe is ready"; exec sleep infinity'
-EOF
-    container_exec systemctl daemon-reload
-    container_exec systemctl start notify-probe.service || { echo "FAIL: notify-probe did not start"; return 1; }
-    reply=$(container_exec systemctl show -p ActiveState -p StatusText notify-probe.service | sort | tr '\n' ' ')
-    echo "notify-probe: $reply"
-    [[ $reply == "ActiveState=active StatusText=probe is ready " ]] || { echo "FAIL: unexpected unit state"; return 1; }
-
-    local deadline=$((SECONDS + 10))
-    while [[ ! -s $server_dir/port ]] && ((SECONDS < deadline)); do sleep 0.1; done
-    port=$(<"$server_dir/port")
-    reply=$(container_exec bash -c "exec 3<>/dev/tcp/127.0.0.1/$port && printf 'HEAD / HTTP/1.0\r\n\r\n' >&3 && head -n 1 <&3")
-    echo "host 127.0.0.1:$port from inside: ${reply%$'\r'}"
-    [[ $reply == HTTP/1.0\ 200* ]] || { echo "FAIL: host loopback not reachable"; return 1; }
-    kill "$server_pid" 2>/dev/null
-    wait "$server_pid" 2>/dev/null
-    rm -rf "$server_dir"
-
-    local t_stop=$EPOCHREALTIME
-    container_stop
-    echo "teardown (poweroff + cleanup): $(_ct_since "$t_stop") s"
-    container_leftovers
-}
-
-_ct_since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }'; }
-
 # Starts a throwaway HTTP server on the host's 127.0.0.1 (port chosen by the kernel, stops itself after
 # 300 s); sets CONTAINER_HOST_PORT and CONTAINER_HOST_SERVER_PID. Stop it with _ct_host_server_stop.
 _ct_host_server_start() {

@@ -17,7 +17,12 @@ public enum Daemon {
     }
 
     /// Runs until a graceful shutdown completes. Throws only for startup problems.
-    public static func run(configuration: OutboxConfiguration, logger: Logger) async throws {
+    /// - Parameter reloadConfiguration: re-reads the configuration on SIGHUP (`systemctl reload`);
+    ///   nil: SIGHUP is logged and ignored.
+    public static func run(
+        configuration: OutboxConfiguration, logger: Logger,
+        reloadConfiguration: (@Sendable () async throws -> OutboxConfiguration)? = nil
+    ) async throws {
         let notifier = Notifier()
         let store: QueueStore
         do {
@@ -50,29 +55,18 @@ public enum Daemon {
             return UnixTime(milliseconds: Int64(time.tv_sec) * 1000 + Int64(time.tv_nsec) / 1_000_000)
         }
         let state = DaemonState()
-        let doorbell = Doorbell()
-        let transport = CurlSMTPTransport(
-            settings: configuration.smtp, workers: configuration.delivery.workers,
-            hostname: HostIdentity.fullyQualifiedName)
-
-        let intake = SpoolIntake(
-            spool: configuration.spool, defaultSender: configuration.smtp.from,
-            hostname: HostIdentity.fullyQualifiedName, store: store, watcher: watcher, doorbell: doorbell,
-            state: state, logger: logger, now: now)
-        let dispatcher = DeliveryDispatcher(
-            smtp: configuration.smtp, delivery: configuration.delivery, transport: transport, store: store,
-            doorbell: doorbell, state: state, logger: logger, owner: owner,
-            leaseDuration: .seconds(600), now: now, random: { Double.random(in: 0..<1) })
-        let status = StatusReporter(
-            destination: transport.destination, smtpEnabled: configuration.smtp.enabled, store: store,
-            state: state, notifier: notifier, logger: logger, now: now)
-        let hangup = HangupNotice(logger: logger)
+        let context = ConfigurationReloader.Context(
+            store: store, doorbell: Doorbell(), state: state, notifier: notifier, logger: logger, owner: owner,
+            watchdog: notifier.watchdogInterval.map { WatchdogPolicy(interval: $0) }, now: now)
+        // Intake and delivery; rebuilt with the new configuration on SIGHUP.
+        let services = ConfigurationReloader(
+            context: context, first: .init(configuration: configuration, watcher: watcher), load: reloadConfiguration,
+            hangups: await UnixSignalsSequence(trapping: .sighup))
+        let status = StatusReporter(store: store, state: state, notifier: notifier, logger: logger, now: now)
 
         var groupConfiguration = ServiceGroupConfiguration(
             services: [
-                .init(service: hangup),
-                .init(service: intake),
-                .init(service: dispatcher),
+                .init(service: services),
                 .init(service: status),
             ],
             gracefulShutdownSignals: [.sigterm, .sigint],
@@ -81,17 +75,5 @@ public enum Daemon {
         groupConfiguration.maximumCancellationDuration = .seconds(5)
         try await ServiceGroup(configuration: groupConfiguration).run()
         logger.notice("Stopped")
-    }
-}
-
-/// SIGHUP would otherwise terminate the daemon. Reloading the configuration in place is
-/// issue 7's work; until then a HUP is logged and ignored, and a restart applies a new config.
-struct HangupNotice: Service {
-    let logger: Logger
-
-    func run() async throws {
-        for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
-            logger.warning("SIGHUP received: reloading is not supported yet; restart outboxd to apply a new configuration")
-        }
     }
 }

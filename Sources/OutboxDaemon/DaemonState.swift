@@ -13,9 +13,22 @@ final class DaemonState: Sendable {
         var quarantined = 0
         /// Set while intake cannot write to the queue (disk full, …).
         var intakeProblem: String?
-        /// Heartbeats: when each loop last proved it was alive.
+        /// Heartbeats: when each loop last proved it was alive (for the watchdog, see `WatchdogPolicy`).
+        /// One per delivery worker (lane); a worker's may lie in the future while it sends, since curl's
+        /// timeouts bound the send.
         var intakeHeartbeat: ContinuousClock.Instant = .now
-        var deliveryHeartbeat: ContinuousClock.Instant = .now
+        var deliveryHeartbeats: [Int: ContinuousClock.Instant] = [:]
+
+        /// Every heartbeat the watchdog requires to be fresh.
+        var heartbeats: [ContinuousClock.Instant] { [intakeHeartbeat] + deliveryHeartbeats.values }
+        /// What the running configuration delivers to (`smtp.example.org:587 STARTTLS`), and whether
+        /// SMTP is enabled; replaced on reload.
+        var destination = ""
+        var smtpEnabled = true
+        /// How many intake+delivery generations were set up (1 after start, +1 per applied reload).
+        var generation = 0
+        /// Set when the last reload was refused (invalid configuration); cleared by a good one.
+        var reloadProblem: String?
     }
 
     private let state = Mutex(Snapshot())

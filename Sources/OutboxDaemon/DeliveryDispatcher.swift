@@ -25,11 +25,17 @@ struct DeliveryDispatcher: Service {
     let leaseDuration: Duration
     let now: @Sendable () -> UnixTime
     let random: @Sendable () -> Double
+    /// The longest an idle worker sleeps before looking again (and recording its heartbeat for the
+    /// watchdog): a quarter of WatchdogSec when that is set.
+    var wakeInterval: Duration = .seconds(30)
 
     func run() async throws {
         guard smtp.enabled else {
             logger.notice("SMTP disabled (smtp.enabled is false): mail is queued and kept, nothing is sent")
-            try? await gracefulShutdown()
+            while !Task.isShuttingDownGracefully && !Task.isCancelled {
+                state.update { $0.deliveryHeartbeats[0] = .now }
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: wakeInterval) }
+            }
             return
         }
         logger.notice("Delivering", metadata: ["smtp.destination": "\(transport.destination)", "outbox.workers": "\(delivery.workers)"])
@@ -49,7 +55,7 @@ struct DeliveryDispatcher: Service {
 
     private func work(lane: Int, gate: RateGate?) async {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            state.update { $0.deliveryHeartbeat = .now }
+            state.update { $0.deliveryHeartbeats[lane] = .now }
             let generation = doorbell.generation
             if let gate {
                 // Take a sending slot before claiming, so a waiting worker holds no lease.
@@ -70,7 +76,7 @@ struct DeliveryDispatcher: Service {
             }
             guard let message = claimed.first else {
                 await gate?.giveBack()
-                var wait: Duration = .seconds(30)
+                var wait = wakeInterval
                 if let due = try? await store.nextDueTime() {
                     wait = min(max(due - now(), .milliseconds(10)), wait)
                 }
@@ -94,6 +100,10 @@ struct DeliveryDispatcher: Service {
         let started = now()
         let clock = ContinuousClock()
         let start = clock.now
+        // The send is bounded by curl's timeouts (connect, then each server reply): this loop vouches for
+        // itself until then, so a slow but live server does not stop the watchdog pings.
+        let bound = smtp.connectTimeout + smtp.responseTimeout * (6 + message.envelope.recipients.count)
+        state.update { $0.deliveryHeartbeats[lane] = start + bound }
         let result = await transport.attempt(message.envelope, content: message.content, lane: lane)
         let duration = clock.now - start
         if Task.isCancelled {

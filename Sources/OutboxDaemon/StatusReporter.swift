@@ -6,10 +6,9 @@ import Systemd
 
 /// Keeps systemd informed: `READY=1` when started (the queue is open and the spool watched by
 /// then), a one-line `STATUS=` when something changed (at most once a second), watchdog pings
-/// while the loops are alive, and `STOPPING=1` on shutdown. Runs last, so it stops first.
+/// every half interval while the intake and delivery heartbeats are fresh (``WatchdogPolicy``), and
+/// `STOPPING=1` on shutdown. Runs last, so it stops first.
 struct StatusReporter: Service {
-    let destination: String
-    let smtpEnabled: Bool
     let store: QueueStore
     let state: DaemonState
     let notifier: Notifier
@@ -19,9 +18,18 @@ struct StatusReporter: Service {
     func run() async throws {
         var lastChanges: UInt64 = .max
         var lastText = ""
+        // READY=1 once intake and delivery are set up (the reloader starts with us): the first STATUS
+        // already names the destination.
+        while state.snapshot.generation == 0 && !Task.isShuttingDownGracefully && !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(5))
+        }
         notifier.ready(status: await statusLine())
         logger.notice("Ready")
-        let watchdog = notifier.watchdogInterval
+        let watchdog = notifier.watchdogInterval.map { WatchdogPolicy(interval: $0) }
+        // Wake often enough for both the once-a-second STATUS and the half-interval pings.
+        let tick = min(Duration.seconds(1), watchdog?.loopWakeInterval ?? .seconds(1))
+        var nextPing = ContinuousClock.now
+        var pinging = true
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             let snapshot = state.snapshot
             if snapshot.changes != lastChanges || lastText.contains(" ago") {
@@ -32,8 +40,21 @@ struct StatusReporter: Service {
                     lastText = text
                 }
             }
-            if watchdog != nil { notifier.watchdog() }
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(1)) }
+            if let watchdog, ContinuousClock.now >= nextPing {
+                let now = ContinuousClock.now
+                let alive = watchdog.shouldPing(heartbeats: snapshot.heartbeats, now: now)
+                if alive {
+                    notifier.watchdog()
+                    nextPing = now + watchdog.pingInterval
+                } else if pinging {
+                    let age = now - (snapshot.heartbeats.min() ?? now)
+                    logger.critical(
+                        "A loop stopped making progress; no more watchdog pings, so systemd restarts outboxd",
+                        metadata: ["outbox.oldest_heartbeat_age": "\(age)"])
+                }
+                pinging = alive
+            }
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: tick) }
         }
         notifier.stopping(status: "stopping")
         logger.notice("Stopping")
@@ -44,14 +65,17 @@ struct StatusReporter: Service {
         let snapshot = state.snapshot
         guard let counts = try? await store.counts() else { return "cannot read the queue" }
         let waiting = counts[.queued] + counts[.deferred]
-        if !smtpEnabled {
-            return "SMTP disabled · \(waiting + counts[.held]) held"
+        let reload = snapshot.reloadProblem.map { "reload refused, previous configuration kept: \($0)" }
+        if !snapshot.smtpEnabled {
+            let disabled = "SMTP disabled · \(waiting + counts[.held]) held"
+            return ([reload].compactMap { $0 } + [disabled]).joined(separator: " · ")
         }
         var parts: [String] = []
+        if let reload { parts.append(reload) }
         if let problem = snapshot.configurationProblem {
             parts.append("delivery failing: \(problem)")
         } else {
-            parts.append(destination)
+            parts.append(snapshot.destination)
         }
         var queue = "\(counts[.queued]) queued, \(counts[.deferred]) deferred"
         if let oldest = counts.oldestWaiting, waiting > 0 { queue += " (oldest \(RelativeTime.describe(now() - oldest)))" }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Logging
 import OutboxConfig
 import OutboxDaemon
+import Systemd
 
 #if canImport(Glibc)
 import Glibc
@@ -34,14 +35,26 @@ struct Outboxd: AsyncParsableCommand {
             throw ExitCode(78)  // EX_CONFIG
         }
         let level = Logger.Level(rawValue: configuration.log.level) ?? .info
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
+        // Under systemd stderr is a journal stream: write entries with fields instead of plain lines.
+        if JournalStream.standardErrorIsJournal() {
+            LoggingSystem.bootstrap { label in
+                var handler = JournalLogHandler(label: label, identifier: "outboxd")
+                handler.logLevel = level
+                return handler
+            }
+        } else {
+            LoggingSystem.bootstrap { label in
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = level
+                return handler
+            }
         }
         let logger = Logger(label: "outboxd")
+        let path = config
         do {
-            try await Daemon.run(configuration: configuration, logger: logger)
+            try await Daemon.run(configuration: configuration, logger: logger) {
+                try await OutboxConfiguration.load(file: path)
+            }
         } catch {
             logger.critical("Cannot start", metadata: ["error": "\(error)"])
             printError("outboxd: \(error)")

@@ -7,6 +7,7 @@ final class NotifySocket {
     let path: String
     private let fd: Int32
     private(set) var messages: [String] = []
+    private var drainedCount = 0
 
     init(path: String) throws {
         self.path = path
@@ -29,6 +30,13 @@ final class NotifySocket {
     deinit {
         close(fd)
         unlink(path)
+    }
+
+    /// The datagrams that arrived since the last `drain()`, without blocking.
+    func drain() -> [String] {
+        let all = receive()
+        defer { drainedCount = all.count }
+        return Array(all[drainedCount...])
     }
 
     /// Reads whatever datagrams arrived (non-blocking) and returns all messages so far.
