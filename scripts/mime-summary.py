@@ -41,7 +41,7 @@ def main():
             "disposition": part.get_content_disposition(),
         }
         if part.get_content_maintype() == "text":
-            item["text"] = part.get_content()
+            item["text"] = part.get_content().replace("\r\n", "\n")  # canonical CRLF back to the producer's LF
         else:
             item["base64"] = base64.b64encode(part.get_payload(decode=True)).decode("ascii")
         parts.append(item)

@@ -12,7 +12,7 @@ struct SpoolJSONMessageTests {
 
     func header(_ message: IncomingMessage) -> String {
         let text = String(decoding: message.content.bytes, as: UTF8.self)
-        return String(text[..<(text.range(of: "\r\n\r\n")?.lowerBound ?? text.endIndex)])
+        return String(text.split(separator: "\r\n\r\n", maxSplits: 1, omittingEmptySubsequences: false)[0])
     }
 
     @Test("XNAT's field names and the short aliases give the same envelope; a single string works as a list")
@@ -126,6 +126,6 @@ struct MIMEEncodingTests {
         #expect(RFC2047.encodePhrase("Doe, John") == "\"Doe, John\"")
         #expect(RFC2047.encodePhrase("Zoë") == "=?UTF-8?B?Wm/Dqw==?=")
         let long = RFC2047.encodeUnstructured(String(repeating: "é", count: 100), nameLength: 9)
-        #expect(long.components(separatedBy: "\r\n ").allSatisfy { $0.count <= 75 && $0.hasPrefix("=?UTF-8?B?") })
+        #expect(long.split(separator: "\r\n ").allSatisfy { $0.count <= 75 && $0.hasPrefix("=?UTF-8?B?") })
     }
 }

@@ -109,7 +109,8 @@ public struct MIMEPart: Sendable, Hashable {
         case .leaf(let bytes):
             out.append(contentsOf: bytes)
             // Inside a multipart the CRLF before the next boundary belongs to the boundary.
-            if level == 0 { out.append(contentsOf: [0x0D, 0x0A]) }
+            // A whole message ends with CRLF; text that already does gets no extra blank line.
+            if level == 0 && !bytes.ends(with: [0x0D, 0x0A]) { out.append(contentsOf: [0x0D, 0x0A]) }
         case .multipart(_, let parts):
             out.append(contentsOf: Array("This is a multi-part message in MIME format.\r\n".utf8))
             for part in parts {
@@ -120,6 +121,10 @@ public struct MIMEPart: Sendable, Hashable {
         }
         return out
     }
+}
+
+extension [UInt8] {
+    fileprivate func ends(with suffix: [UInt8]) -> Bool { count >= suffix.count && Array(self[(count - suffix.count)...]) == suffix }
 }
 
 extension String {
