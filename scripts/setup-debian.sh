@@ -7,6 +7,7 @@ set -euo pipefail
 packages=(
     libcurl4-openssl-dev libsqlite3-dev libsystemd-dev pkg-config ca-certificates
     python3 python3-aiosmtpd openssl
+    openjdk-17-jdk-headless  # javac/java: the Java producer example's end-to-end test
 )
 
 missing=()
