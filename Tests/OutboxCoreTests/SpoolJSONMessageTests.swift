@@ -129,3 +129,43 @@ struct MIMEEncodingTests {
         #expect(long.split(separator: "\r\n ").allSatisfy { $0.count <= 75 && $0.hasPrefix("=?UTF-8?B?") })
     }
 }
+
+@Suite("Envelope fields in .eml spool files (sendmail -f and argument recipients)")
+struct SpoolEnvelopeTests {
+    let context = IncomingMessage.Context(
+        defaultSender: nil, hostname: "outbox.example.org", now: UnixTime(seconds: 1_795_000_000), uniqueToken: "tok123")
+
+    @Test("X-Outbox-Envelope-* replace the header envelope and are removed from the message")
+    func envelopeFields() throws {
+        let message = try IncomingMessage(spoolEML: Array("""
+            X-Outbox-Envelope-From: bounce@example.org
+            X-Outbox-Envelope-To: carol@example.org, dave@example.org
+            From: Robot <robot@example.org>
+            To: shown@example.org
+            Subject: s
+
+            body
+            """.utf8), context: context)
+        #expect(message.envelope.sender.value == "bounce@example.org")
+        #expect(message.envelope.recipients.map(\.value) == ["carol@example.org", "dave@example.org"])
+        let text = String(decoding: message.content.bytes, as: UTF8.self)
+        #expect(!text.contains("X-Outbox-Envelope"))
+        #expect(!text.contains("carol@example.org"))
+        #expect(text.hasPrefix("From: Robot <robot@example.org>\r\nTo: shown@example.org\r\nSubject: s\r\n"))
+    }
+
+    @Test("Without the envelope fields a .eml file follows sendmail -t")
+    func plainEML() throws {
+        let message = try IncomingMessage(spoolEML: Array("From: a@example.org\nTo: b@example.org\n\nx\n".utf8), context: context)
+        #expect(message.envelope.recipients.map(\.value) == ["b@example.org"])
+    }
+
+    @Test("An invalid envelope address is refused with a reason naming the field")
+    func invalidEnvelope() {
+        #expect {
+            _ = try IncomingMessage(spoolEML: Array("X-Outbox-Envelope-To: nobody\nSubject: s\n\nx\n".utf8), context: context)
+        } throws: { error in
+            (error as? IncomingMessage.Rejection)?.reason.contains("invalid address in X-Outbox-Envelope-To") == true
+        }
+    }
+}

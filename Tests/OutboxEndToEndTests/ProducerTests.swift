@@ -173,8 +173,14 @@ struct ProducerTests {
         let viaArguments = try run(Paths.outbox, ["sendmail", "--config", daemon.configPath, "-f", "robot@example.org", "-i", "carol@example.org"], stdin: argumentMail)
         #expect(viaArguments.status == 0, "\(viaArguments.stderr)")
 
+        let classic = try run(Paths.outbox, ["sendmail", "--config", daemon.configPath, "-f", "classic@example.org", "dave@example.org"],
+                              stdin: "Subject: classic\n\nkept\n.\nafter the dot\n")
+        #expect(classic.status == 0, "\(classic.stderr)")
+        let noRecipients = try run(Paths.outbox, ["sendmail", "--config", daemon.configPath], stdin: "Subject: x\n\ny\n")
+        #expect(noRecipients.status == 64 && noRecipients.stderr.contains("no recipients"), "\(noRecipients.stderr)")
+
         try await daemon.start()
-        #expect(await eventually { server.received().count == 3 }, "\(daemon.logText)")
+        #expect(await eventually { server.received().count == 4 }, "\(daemon.logText)")
         let received = server.received()
         let viaEnqueue = try #require(received.first { $0.rcpt_tos == ["alice@example.org"] })
         let summary = try MIMESummary(received: viaEnqueue.data)
@@ -187,6 +193,8 @@ struct ProducerTests {
         #expect(toArguments.rcpt_tos == ["carol@example.org"])
         #expect(!toArguments.data.contains("X-Outbox-Envelope"))
         #expect(toArguments.data.contains("From: robot@example.org\r\n"))
+        let classicMail = try #require(received.first { $0.mail_from == "classic@example.org" })
+        #expect(classicMail.data.hasSuffix("\r\n\r\nkept\r\n"), "without -i a lone dot ends the message: \(classicMail.data)")
         #expect(daemon.terminate() == 0)
     }
 
