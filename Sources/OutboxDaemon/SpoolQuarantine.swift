@@ -7,8 +7,9 @@ import OutboxCore
 /// The content is *copied* into a new file the daemon owns (mode 0640, group of `failed/`): a
 /// renamed producer file would keep the producer's owner and group `outbox`, which admins in
 /// `outbox-admin` cannot read. Nothing is followed or opened that could block: a symbolic link
-/// is recorded (its target in the reason) and removed, a FIFO or device is removed, a directory
-/// is moved. Blocking file IO: call it only from a dedicated executor.
+/// is recorded (its target in the reason), a FIFO or device is removed, a directory
+/// is moved. A symbolic link is recreated in `failed/` (same target, never followed).
+/// Blocking file IO: call it only from a dedicated executor.
 struct SpoolQuarantine {
     let newDirectory: String
     let failedDirectory: String
@@ -31,10 +32,14 @@ struct SpoolQuarantine {
             try writeError(name, line: line)
             unlink(source)
         case S_IFLNK:
+            // Kept as a link of our own with the same target (never followed), for the admin to see.
             var buffer = [CChar](repeating: 0, count: 4097)
             let length = readlink(source, &buffer, 4096)
             if length >= 0 {
+                buffer[length] = 0
                 line += " (it points to \(String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self).printableExcerpt))"
+                unlink(target)
+                _ = symlink(buffer, target)
             }
             try writeError(name, line: line)
             unlink(source)

@@ -113,6 +113,7 @@ struct ProducerTests {
         }
         #expect((try? String(contentsOfFile: failed + "link.json.error", encoding: .utf8))?.contains(target) == true)
         #expect(FileManager.default.contents(atPath: target) == Data("{}".utf8), "the link's target is untouched")
+        #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: failed + "link.json")) == target)
         let rejections = daemon.occurrences(of: "Spool file rejected")
         #expect(rejections == regular.count + special.count, "each rejection is logged once")
         #expect(daemon.isRunning)
