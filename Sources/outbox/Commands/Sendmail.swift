@@ -15,6 +15,11 @@ struct Sendmail: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Queue a message from standard input, like sendmail(8).",
         discussion: """
+            Options: -t (recipients from To/Cc/Bcc, plus any arguments), -i/-oi (a lone "." does not \
+            end the message), -f/-r SENDER (envelope sender), -F NAME (full name for a missing From), \
+            --config PATH, --spool DIR; other sendmail options are ignored. Exit status: 0 queued, \
+            64 usage, 65 refused, 75 try again later, 77 no permission.
+
             Examples:
               printf 'Subject: test\\n\\nhello\\n' | outbox sendmail -i alice@example.org
               outbox sendmail -t -oi < message.eml
@@ -51,6 +56,8 @@ struct Sendmail: AsyncParsableCommand {
             if argument == "--" {
                 options.recipients += arguments[(index + 1)...]
                 break
+            } else if argument == "--help" {
+                throw CleanExit.helpRequest(Sendmail.self)
             } else if argument == "--config" || argument == "--spool" {
                 index += 1
                 guard index < arguments.count else { throw ExitStatus.usage.fail("\(argument) needs a value") }
@@ -80,6 +87,9 @@ struct Sendmail: AsyncParsableCommand {
 
     func run() async throws {
         let options = try Self.parse(arguments)
+        if !options.extractRecipients && options.recipients.isEmpty {
+            throw ExitStatus.usage.fail("no recipients: give them as arguments, or use -t to read To:, Cc: and Bcc:")
+        }
         let submission = try await SpoolSubmission.resolve(config: options.config, spool: options.spool)
         var input = try submission.read(path: nil)
         if !options.ignoreDots { input = Self.cutAtLoneDot(input) }
@@ -103,7 +113,7 @@ struct Sendmail: AsyncParsableCommand {
             }
         }
         if !options.extractRecipients && recipients.isEmpty {
-            throw ExitStatus.usage.fail("no recipients: give them as arguments, or use -t to read To:, Cc: and Bcc:")
+            throw ExitStatus.usage.fail("no recipients: the arguments name no address")
         }
 
         let raw: RawMessage
