@@ -169,3 +169,32 @@ struct SpoolEnvelopeTests {
         }
     }
 }
+
+@Suite("The stdlib JSON parser")
+struct JSONValueTests {
+    @Test("Objects, lists, escapes, numbers and a BOM parse as RFC 8259 says")
+    func parses() throws {
+        let value = try JSONValue(parsing: Array("\u{FEFF}{\"a\": [1, -2.5e3, true, null], \"b\": \"\\u00e9\\ud83d\\ude00\\n\\\"\"}".utf8))
+        #expect(value == .object([
+            (key: "a", value: .array([.number("1"), .number("-2.5e3"), .bool(true), .null])),
+            (key: "b", value: .string("é😀\n\"")),
+        ]))
+    }
+
+    @Test("Refusals name the problem, the byte and the field", arguments: [
+        (#"{"a":1,"a":2}"#, "the field \"a\" is given twice"),
+        (#"{"a":[1,2"#, "truncated"),
+        (#"{"attachments":[{"filename":"x"#, "(in field \"attachments[0].filename\")"),
+        (#"{"a":01}"#, "expected \",\" or \"}\""),
+        (#"{"a":"x"} trailing"#, "unexpected text after the end"),
+        ("", "the file is empty"),
+        (String(repeating: "[", count: 100), "nested more than 64 levels"),
+    ])
+    func refuses(text: String, expected: String) {
+        #expect {
+            _ = try JSONValue(parsing: Array(text.utf8))
+        } throws: { error in
+            (error as? JSONValue.ParseError)?.description.contains(expected) == true
+        }
+    }
+}

@@ -165,6 +165,9 @@ struct ProducerTests {
         #expect(refused.status == 65)
         #expect(refused.stderr.contains("invalid address in tos"), "\(refused.stderr)")
 
+        let noSpool = try run(Paths.outbox, ["enqueue", "--spool", daemon.scratch.file("missing-spool"), "-"], stdin: json)
+        #expect(noSpool.status == 75 && noSpool.stderr.contains("try again later"), "a missing spool is temporary: \(noSpool.stderr)")
+
         let link = daemon.scratch.file("sendmail")
         try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: Paths.outbox)
         let mail = "From: Cron Daemon <root@example.org>\nTo: bob@example.org\nBcc: hidden@example.org\nSubject: cron output\n\nline one\n.\nline after a dot\n"

@@ -134,7 +134,11 @@ public enum JSONValue: Sendable, Hashable {
                 return p.index - s
             }
             if bytes[index] == UInt8(ascii: "-") { index += 1 }
-            guard digits(&self) > 0 else { throw index == bytes.count ? truncated() : error("a malformed number") }
+            if index < bytes.count, bytes[index] == UInt8(ascii: "0") {
+                index += 1  // no leading zeros: "01" is not a number
+            } else {
+                guard digits(&self) > 0 else { throw index == bytes.count ? truncated() : error("a malformed number") }
+            }
             if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
                 index += 1
                 guard digits(&self) > 0 else { throw index == bytes.count ? truncated() : error("a malformed number") }
