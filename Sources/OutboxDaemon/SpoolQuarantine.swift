@@ -64,6 +64,11 @@ struct SpoolQuarantine {
         let input = open(source, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
         guard input >= 0 else { throw QuarantineError("cannot open \(source): \(Self.describeErrno())") }
         defer { close(input) }
+        var info = stat()
+        guard fstat(input, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
+            // Swapped for something else since lstat; the next scan sees what it is now.
+            throw QuarantineError("\(source) is no longer a regular file")
+        }
         let temporary = failedDirectory + "/." + (target.split(separator: "/").last.map(String.init) ?? "x") + ".tmp"
         unlink(temporary)
         let output = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o640)
