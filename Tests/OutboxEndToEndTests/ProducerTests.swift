@@ -236,4 +236,41 @@ struct ProducerTests {
         #expect(summary.attachment(named: "scan.pdf")?["base64"] as? String == Data(Self.attachment).base64EncodedString())
         #expect(daemon.terminate() == 0)
     }
+
+    @Test("examples/spool.sh hands a .json message over and it is delivered")
+    func shellProducer() async throws {
+        let server = try SMTPTestServer()
+        let daemon = DaemonUnderTest()
+        daemon.configure(smtp: ["host: 127.0.0.1", "port: \(server.port)"])
+        try await daemon.start()
+        let script = Paths.packageRoot.appendingPathComponent("examples/spool.sh").path
+        let written = try run("/bin/sh", [script, daemon.spool],
+                              stdin: #"{"from":"xnat@example.org","tos":["alice@example.org"],"subject":"Hi","text":"Hello from sh"}"#)
+        #expect(written.status == 0, "\(written.stderr)")
+        #expect(written.stdout.hasSuffix(".json\n"))
+        #expect(await eventually { server.received().count == 1 }, "\(daemon.logText)")
+        let summary = try MIMESummary(received: try #require(server.received().first).data)
+        #expect(summary.structure == "text/plain")
+        #expect(summary.text(of: "text/plain") == "Hello from sh\n")
+        #expect(daemon.terminate() == 0)
+    }
+
+    @Test("A caller who may not write the spool gets status 77 and a line saying so")
+    func noPermission() throws {
+        let scratch = Scratch()
+        let spool = scratch.file("spool")
+        try FileManager.default.createDirectory(atPath: spool + "/tmp", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: spool + "/new", withIntermediateDirectories: true)
+        chmod(spool + "/tmp", 0o555)  // not writable by the caller: like tmp/ for someone outside the group
+        chmod(scratch.path, 0o755)
+        chmod(spool, 0o755)
+        let message = #"{"from":"x@example.org","tos":"a@example.org","text":"t"}"#
+        // As root, drop to nobody (util-linux's setpriv), since root may write anywhere.
+        let result = getuid() == 0
+            ? try run("/usr/bin/setpriv", ["--reuid=nobody", "--regid=nogroup", "--clear-groups", Paths.outbox, "enqueue", "--spool", spool, "-"], stdin: message)
+            : try run(Paths.outbox, ["enqueue", "--spool", spool, "-"], stdin: message)
+        #expect(result.status == 77, "\(result.stderr)")
+        #expect(result.stderr.contains("Permission denied") && result.stderr.contains("group"))
+        #expect((try? FileManager.default.contentsOfDirectory(atPath: spool + "/new"))?.isEmpty == true)
+    }
 }
