@@ -83,7 +83,8 @@ actor SpoolIntake: Service {
         let bytes: [UInt8]
         switch readSpoolFile(path) {
         case .vanished:
-            quarantine(name, reason: "the file vanished from new/ before it could be read (a producer must not remove or rename it once in new/)", logger: logger)
+            let reason = "the file vanished from new/ before it could be read (a producer must not remove or rename it once in new/)"
+            quarantine(name, reason: reason, logger: logger)
             return
         case .rejected(let reason):
             quarantine(name, reason: reason, logger: logger)
@@ -165,7 +166,8 @@ actor SpoolIntake: Service {
             offset += n
         }
         guard offset == content.count else {
-            return .rejected("the file shrank from \(content.count) to \(offset) bytes while being read (a producer must not change it once in new/)")
+            return .rejected(
+                "the file shrank from \(content.count) to \(offset) bytes while being read (a producer must not change it once in new/)")
         }
         return .content(content)
     }

@@ -37,7 +37,8 @@ struct SpoolQuarantine {
             let length = readlink(source, &buffer, 4096)
             if length >= 0 {
                 buffer[length] = 0
-                line += " (it points to \(String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self).printableExcerpt))"
+                line +=
+                    " (it points to \(String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self).printableExcerpt))"
                 unlink(target)
                 _ = symlink(buffer, target)
             }
@@ -97,7 +98,9 @@ struct SpoolQuarantine {
         fchmod(output, 0o640)  // the umask must not widen or narrow what admins get
         if failure == nil && fsync(output) != 0 { failure = "cannot fsync \(temporary): \(Self.describeErrno())" }
         close(output)
-        if failure == nil && rename(temporary, target) != 0 { failure = "cannot rename into failed/: \(Self.describeErrno())" }
+        if failure == nil && rename(temporary, target) != 0 {
+            failure = "cannot rename into failed/: \(Self.describeErrno())"
+        }
         if let failure {
             unlink(temporary)
             throw QuarantineError(failure)

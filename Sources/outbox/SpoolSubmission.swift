@@ -3,7 +3,7 @@ import OutboxConfig
 import OutboxCore
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// What `enqueue` and `sendmail` share: where the spool is, the size limit, and the same
@@ -32,19 +32,23 @@ struct SpoolSubmission {
                 if spool == nil { throw ExitStatus.config.fail("\(error)") }
             }
         }
-        return SpoolSubmission(spoolDirectory: spool ?? settings.directory, maxMessageSize: settings.maxMessageSize,
-                               defaultSender: sender, configurationRead: read)
+        return SpoolSubmission(
+            spoolDirectory: spool ?? settings.directory, maxMessageSize: settings.maxMessageSize,
+            defaultSender: sender, configurationRead: read)
     }
 
     /// Validates like the daemon, then hands over; returns the spool id. Exits 65/75/77 on failure.
     func submit(_ content: [UInt8], extension fileExtension: String) throws -> String {
         guard content.count <= maxMessageSize else {
-            throw ExitStatus.dataError.fail("the message is \(content.count) bytes, over spool.max_message_size (\(maxMessageSize))")
+            throw ExitStatus.dataError.fail(
+                "the message is \(content.count) bytes, over spool.max_message_size (\(maxMessageSize))")
         }
         var name = [UInt8](repeating: 0, count: 256)
         _ = name.withUnsafeMutableBytes { gethostname($0.baseAddress!.assumingMemoryBound(to: CChar.self), 255) }
         let context = IncomingMessage.Context(
-            defaultSender: defaultSender ?? (configurationRead ? nil : try? EmailAddress("unknown@smtp.from.invalid")), hostname: String(decoding: name.prefix { $0 != 0 }, as: UTF8.self), now: UnixTime(seconds: Date().timeIntervalSince1970),
+            defaultSender: defaultSender ?? (configurationRead ? nil : try? EmailAddress("unknown@smtp.from.invalid")),
+            hostname: String(decoding: name.prefix { $0 != 0 }, as: UTF8.self),
+            now: UnixTime(seconds: Date().timeIntervalSince1970),
             uniqueToken: "check")
         do {
             _ = try IncomingMessage(spoolFileNamed: "message." + fileExtension, content: content, context: context)
@@ -63,7 +67,9 @@ struct SpoolSubmission {
     /// Reads all of standard input or a file, refusing more than the size limit.
     func read(path: String?) throws -> [UInt8] {
         let fd: Int32 = path == nil || path == "-" ? 0 : open(path!, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw ExitStatus.noInput.fail("cannot open \(path!): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else {
+            throw ExitStatus.noInput.fail("cannot open \(path!): \(String(cString: strerror(errno)))")
+        }
         defer { if fd != 0 { close(fd) } }
         var content: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65_536)

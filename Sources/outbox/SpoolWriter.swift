@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Hands a finished spool file to the daemon with the spool protocol (docs/spool.md): write

@@ -6,7 +6,8 @@ import Testing
 @Suite("MIME built from .json spool messages, read by Python's email package")
 struct MIMEBuilderTests {
     let context = IncomingMessage.Context(
-        defaultSender: nil, hostname: "outbox.example.org", now: UnixTime(seconds: 1_795_000_000), uniqueToken: "tok123")
+        defaultSender: nil, hostname: "outbox.example.org", now: UnixTime(seconds: 1_795_000_000), uniqueToken: "tok123"
+    )
 
     func build(_ object: [String: Any]) throws -> MIMESummary {
         let json = try JSONSerialization.data(withJSONObject: object)
@@ -25,13 +26,23 @@ struct MIMEBuilderTests {
             "text": text,
             "html": "<p>Grüße</p>\n",
             "attachments": [
-                ["filename": "report.pdf", "content_type": "application/pdf", "content_base64": Data(binary).base64EncodedString()],
-                ["filename": "Übersicht.csv", "content_type": "text/csv", "content_base64": Data("a,b\n1,2\n".utf8).base64EncodedString()],
+                [
+                    "filename": "report.pdf", "content_type": "application/pdf",
+                    "content_base64": Data(binary).base64EncodedString(),
+                ],
+                [
+                    "filename": "Übersicht.csv", "content_type": "text/csv",
+                    "content_base64": Data("a,b\n1,2\n".utf8).base64EncodedString(),
+                ],
             ],
         ])
         summary.expectWellFormed()
-        #expect(summary.structure == "multipart/mixed(multipart/alternative(text/plain,text/html),application/pdf,text/csv)")
-        #expect(summary.header("Subject") == "Résumé of your upload — project ÆØÅ with a subject long enough to need several encoded words")
+        #expect(
+            summary.structure == "multipart/mixed(multipart/alternative(text/plain,text/html),application/pdf,text/csv)"
+        )
+        #expect(
+            summary.header("Subject")
+                == "Résumé of your upload — project ÆØÅ with a subject long enough to need several encoded words")
         #expect(summary.header("From") == "Zoë Admin <admin@xnat.example.org>")
         #expect(summary.header("To") == "Åsa <asa@example.org>, \"Doe, John\" <john@example.org>")
         #expect(summary.header("MIME-Version") == "1.0")

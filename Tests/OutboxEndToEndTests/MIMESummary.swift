@@ -16,7 +16,8 @@ struct MIMESummary {
         let scratch = Scratch()
         let path = scratch.file("message.eml")
         _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
-        let result = try run("/usr/bin/python3", [Paths.packageRoot.appendingPathComponent("scripts/mime-summary.py").path, path])
+        let result = try run(
+            "/usr/bin/python3", [Paths.packageRoot.appendingPathComponent("scripts/mime-summary.py").path, path])
         guard result.status == 0 else { throw TestFailure("mime-summary.py failed: \(result.stderr)") }
         let object = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
         headers = object["headers"] as? [String: [String]] ?? [:]
@@ -33,7 +34,9 @@ struct MIMESummary {
     }
 
     func header(_ name: String) -> String? { headers[name]?.first }
-    func text(of contentType: String) -> String? { parts.first { $0["content_type"] as? String == contentType }?["text"] as? String }
+    func text(of contentType: String) -> String? {
+        parts.first { $0["content_type"] as? String == contentType }?["text"] as? String
+    }
     func attachment(named filename: String) -> [String: Any]? { parts.first { $0["filename"] as? String == filename } }
 
     /// What every message we build must satisfy on the wire.

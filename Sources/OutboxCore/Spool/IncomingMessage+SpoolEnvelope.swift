@@ -29,7 +29,8 @@ extension IncomingMessage {
             do {
                 sender = try EmailAddress(first)
             } catch {
-                throw Rejection("invalid address in \(Self.envelopeSenderField): \"\(first.printableExcerpt)\": \(error)")
+                throw Rejection(
+                    "invalid address in \(Self.envelopeSenderField): \"\(first.printableExcerpt)\": \(error)")
             }
         }
         var recipients: [EmailAddress] = []
@@ -40,7 +41,8 @@ extension IncomingMessage {
                     let address = try EmailAddress(spec)
                     if seen.insert(address.value.lowercased()).inserted { recipients.append(address) }
                 } catch {
-                    throw Rejection("invalid address in \(Self.envelopeRecipientsField): \"\(spec.printableExcerpt)\": \(error)")
+                    throw Rejection(
+                        "invalid address in \(Self.envelopeRecipientsField): \"\(spec.printableExcerpt)\": \(error)")
                 }
             }
         }

@@ -93,7 +93,9 @@ public enum JSONValue: Sendable, Hashable {
         func truncated() -> ParseError { error("the file ends in the middle of a value (truncated?)") }
 
         mutating func skipSpace() {
-            while index < bytes.count, bytes[index] == 0x20 || bytes[index] == 0x09 || bytes[index] == 0x0A || bytes[index] == 0x0D {
+            while index < bytes.count,
+                bytes[index] == 0x20 || bytes[index] == 0x09 || bytes[index] == 0x0A || bytes[index] == 0x0D
+            {
                 index += 1
             }
         }
@@ -145,7 +147,9 @@ public enum JSONValue: Sendable, Hashable {
             }
             if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
                 index += 1
-                if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
+                if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") {
+                    index += 1
+                }
                 guard digits(&self) > 0 else { throw index == bytes.count ? truncated() : error("a malformed number") }
             }
             return String(decoding: bytes[start..<index], as: UTF8.self)
@@ -200,11 +204,14 @@ public enum JSONValue: Sendable, Hashable {
                     case UInt8(ascii: "u"):
                         var code = try hex4()
                         if code >= 0xD800 && code < 0xDC00 {
-                            guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"), bytes[index + 1] == UInt8(ascii: "u")
+                            guard index + 1 < bytes.count, bytes[index] == UInt8(ascii: "\\"),
+                                bytes[index + 1] == UInt8(ascii: "u")
                             else { throw error("a lone UTF-16 surrogate in a \\u escape (not valid Unicode)") }
                             index += 2
                             let low = try hex4()
-                            guard low >= 0xDC00 && low < 0xE000 else { throw error("a lone UTF-16 surrogate in a \\u escape (not valid Unicode)") }
+                            guard low >= 0xDC00 && low < 0xE000 else {
+                                throw error("a lone UTF-16 surrogate in a \\u escape (not valid Unicode)")
+                            }
                             code = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00)
                         } else if code >= 0xDC00 && code < 0xE000 {
                             throw error("a lone UTF-16 surrogate in a \\u escape (not valid Unicode)")
@@ -275,7 +282,9 @@ public enum JSONValue: Sendable, Hashable {
                 let key = try string()
                 skipSpace()
                 guard index < bytes.count else { throw truncated() }
-                guard bytes[index] == UInt8(ascii: ":") else { throw error("expected \":\" after \"\(key.printableExcerpt)\"") }
+                guard bytes[index] == UInt8(ascii: ":") else {
+                    throw error("expected \":\" after \"\(key.printableExcerpt)\"")
+                }
                 index += 1
                 path.append(key)
                 let member = try value(depth: depth + 1)

@@ -30,7 +30,9 @@ public struct MIMEPart: Sendable, Hashable {
     /// short lines, quoted-printable otherwise.
     public static func text(_ text: String, subtype: String) -> MIMEPart {
         let lines = TextLines.split(text)
-        let isSevenBit = lines.allSatisfy { line in line.count <= 998 && line.allSatisfy { ($0 >= 0x20 && $0 < 0x7F) || $0 == 0x09 } }
+        let isSevenBit = lines.allSatisfy { line in
+            line.count <= 998 && line.allSatisfy { ($0 >= 0x20 && $0 < 0x7F) || $0 == 0x09 }
+        }
         let charset = isSevenBit ? "us-ascii" : "utf-8"
         let body: [UInt8]
         if isSevenBit {
@@ -124,7 +126,9 @@ public struct MIMEPart: Sendable, Hashable {
 }
 
 extension [UInt8] {
-    fileprivate func ends(with suffix: [UInt8]) -> Bool { count >= suffix.count && Array(self[(count - suffix.count)...]) == suffix }
+    fileprivate func ends(with suffix: [UInt8]) -> Bool {
+        count >= suffix.count && Array(self[(count - suffix.count)...]) == suffix
+    }
 }
 
 extension String {

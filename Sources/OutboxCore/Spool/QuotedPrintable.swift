@@ -11,7 +11,8 @@ public enum QuotedPrintable {
             var width = 0
             for (position, byte) in line.enumerated() {
                 let isLast = position == line.count - 1
-                let literal = (byte >= 33 && byte <= 126 && byte != UInt8(ascii: "="))
+                let literal =
+                    (byte >= 33 && byte <= 126 && byte != UInt8(ascii: "="))
                     || ((byte == 0x20 || byte == 0x09) && !isLast)
                 let piece: [UInt8] = literal ? [byte] : [UInt8(ascii: "="), hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]]
                 // Leave room for the "=" of a soft line break unless this is the line's last piece.

@@ -11,7 +11,11 @@ public enum RFC2047 {
     /// spaces), else UTF-8 "B" encoded-words of at most 75 characters, one per folded line.
     /// `nameLength` is the length of "Name: " already on the first line.
     public static func encodeUnstructured(_ text: String, nameLength: Int) -> String {
-        if isPlainASCII(text) { return fold(words: text.split(separator: " ", omittingEmptySubsequences: false).map(String.init), separator: " ", firstLineUsed: nameLength) }
+        if isPlainASCII(text) {
+            return fold(
+                words: text.split(separator: " ", omittingEmptySubsequences: false).map(String.init), separator: " ",
+                firstLineUsed: nameLength)
+        }
         return encodedWords(text).joined(separator: "\r\n ")
     }
 

@@ -60,7 +60,8 @@ public struct SpoolJSONMessage: Sendable, Hashable {
     }
 
     private static let knownFields: Set<String> = [
-        "from", "onBehalfOf", "tos", "to", "ccs", "cc", "bccs", "bcc", "subject", "text", "html", "headers", "attachments",
+        "from", "onBehalfOf", "tos", "to", "ccs", "cc", "bccs", "bcc", "subject", "text", "html", "headers",
+        "attachments",
     ]
 
     /// Parses and validates a `.json` spool file.
@@ -72,12 +73,15 @@ public struct SpoolJSONMessage: Sendable, Hashable {
             throw Rejection(error.description)
         }
         guard case .object(let members) = document else {
-            throw Rejection("the JSON must be an object with fields like \"from\" and \"tos\", not \(document.kindDescription)")
+            throw Rejection(
+                "the JSON must be an object with fields like \"from\" and \"tos\", not \(document.kindDescription)")
         }
         var fields: [String: JSONValue] = [:]
         for (key, value) in members {
             guard Self.knownFields.contains(key) else {
-                throw Rejection("unknown field \"\(key.printableExcerpt)\" (known: from, onBehalfOf, tos, ccs, bccs, subject, text, html, headers, attachments)")
+                throw Rejection(
+                    "unknown field \"\(key.printableExcerpt)\" (known: from, onBehalfOf, tos, ccs, bccs, subject, text, html, headers, attachments)"
+                )
             }
             if case .null = value { continue }
             fields[key] = value
@@ -131,7 +135,8 @@ public struct SpoolJSONMessage: Sendable, Hashable {
         cc = try mailboxes("ccs", "cc")
         bcc = try mailboxes("bccs", "bcc")
         subject = try string("subject")
-        if let subject, subject.unicodeScalars.contains(where: { ($0.value < 0x20 && $0 != "\t") || $0.value == 0x7F }) {
+        if let subject, subject.unicodeScalars.contains(where: { ($0.value < 0x20 && $0 != "\t") || $0.value == 0x7F })
+        {
             throw Rejection("field \"subject\" contains a line break or control character")
         }
         text = try string("text")
@@ -151,7 +156,8 @@ public struct SpoolJSONMessage: Sendable, Hashable {
         var name: String?
         var spec = trimmed
         if trimmed.hasSuffix(">"), let open = trimmed.lastIndex(of: "<") {
-            spec = String(trimmed[trimmed.index(after: open)..<trimmed.index(before: trimmed.endIndex)]).trimmingWhitespace()
+            spec = String(trimmed[trimmed.index(after: open)..<trimmed.index(before: trimmed.endIndex)])
+                .trimmingWhitespace()
             var phrase = String(trimmed[..<open]).trimmingWhitespace()
             if phrase.count >= 2, phrase.hasPrefix("\""), phrase.hasSuffix("\"") {
                 phrase = String(phrase.dropFirst().dropLast()).replacingEscapes()
@@ -159,7 +165,9 @@ public struct SpoolJSONMessage: Sendable, Hashable {
             name = phrase.isEmpty ? nil : phrase
         }
         if let name, name.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
-            throw Rejection("invalid address in \(field): \"\(text.printableExcerpt)\": the name contains a control character (CR, LF, NUL, …)")
+            throw Rejection(
+                "invalid address in \(field): \"\(text.printableExcerpt)\": the name contains a control character (CR, LF, NUL, …)"
+            )
         }
         do {
             return Mailbox(displayName: name, address: try EmailAddress(spec))
@@ -170,12 +178,15 @@ public struct SpoolJSONMessage: Sendable, Hashable {
 
     static func headers(_ value: JSONValue) throws(Rejection) -> [Header] {
         guard case .object(let members) = value else {
-            throw Rejection("field \"headers\" must be an object (header name → list of values), not \(value.kindDescription)")
+            throw Rejection(
+                "field \"headers\" must be an object (header name → list of values), not \(value.kindDescription)")
         }
         var result: [Header] = []
         for (name, values) in members {
             guard !name.isEmpty, name.utf8.allSatisfy({ $0 > 32 && $0 < 127 && $0 != UInt8(ascii: ":") }) else {
-                throw Rejection("headers: \"\(name.printableExcerpt)\" is not a valid header name (printable ASCII, no spaces or colon)")
+                throw Rejection(
+                    "headers: \"\(name.printableExcerpt)\" is not a valid header name (printable ASCII, no spaces or colon)"
+                )
             }
             if let why = refusal(forHeader: name) {
                 throw Rejection("headers: \"\(name)\" is not allowed: \(why)")
@@ -184,7 +195,8 @@ public struct SpoolJSONMessage: Sendable, Hashable {
             switch values {
             case .string: list = [values]
             case .array(let items): list = items
-            default: throw Rejection("headers.\(name) must be a string or a list of strings, not \(values.kindDescription)")
+            default:
+                throw Rejection("headers.\(name) must be a string or a list of strings, not \(values.kindDescription)")
             }
             for item in list {
                 guard case .string(let text) = item else {
@@ -201,12 +213,16 @@ public struct SpoolJSONMessage: Sendable, Hashable {
 
     static func attachments(_ value: JSONValue) throws(Rejection) -> [Attachment] {
         guard case .array(let items) = value else {
-            throw Rejection("field \"attachments\" must be a list of {filename, content_type, content_base64}, not \(value.kindDescription)")
+            throw Rejection(
+                "field \"attachments\" must be a list of {filename, content_type, content_base64}, not \(value.kindDescription)"
+            )
         }
         var result: [Attachment] = []
         for (index, item) in items.enumerated() {
             let at = "attachments[\(index)]"
-            guard case .object(let members) = item else { throw Rejection("\(at) must be an object, not \(item.kindDescription)") }
+            guard case .object(let members) = item else {
+                throw Rejection("\(at) must be an object, not \(item.kindDescription)")
+            }
             var filename: String?, contentType = "application/octet-stream", base64: String?
             for (key, member) in members {
                 if case .null = member { continue }
@@ -217,16 +233,22 @@ public struct SpoolJSONMessage: Sendable, Hashable {
                 case "filename": filename = s
                 case "content_type": contentType = s
                 case "content_base64": base64 = s
-                default: throw Rejection("\(at): unknown field \"\(key.printableExcerpt)\" (known: filename, content_type, content_base64; never a path)")
+                default:
+                    throw Rejection(
+                        "\(at): unknown field \"\(key.printableExcerpt)\" (known: filename, content_type, content_base64; never a path)"
+                    )
                 }
             }
             guard let filename, !filename.isEmpty else { throw Rejection("\(at).filename is missing") }
             if filename.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
                 throw Rejection("\(at).filename contains a control character")
             }
-            guard let base64 else { throw Rejection("\(at).content_base64 is missing (the content itself, never a path)") }
+            guard let base64 else {
+                throw Rejection("\(at).content_base64 is missing (the content itself, never a path)")
+            }
             guard Self.isContentType(contentType) else {
-                throw Rejection("\(at).content_type \"\(contentType.printableExcerpt)\" is not a MIME type like application/pdf")
+                throw Rejection(
+                    "\(at).content_type \"\(contentType.printableExcerpt)\" is not a MIME type like application/pdf")
             }
             let content: [UInt8]
             do {

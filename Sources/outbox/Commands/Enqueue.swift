@@ -20,10 +20,13 @@ struct Enqueue: AsyncParsableCommand {
     @Argument(help: ArgumentHelp("The message file, or - for standard input.", valueName: "file"))
     var file: String = "-"
 
-    @Option(help: ArgumentHelp("json or eml (default: from the file name, else guessed from the content).", valueName: "format"))
+    @Option(
+        help: ArgumentHelp(
+            "json or eml (default: from the file name, else guessed from the content).", valueName: "format"))
     var format: String?
 
-    @Option(help: ArgumentHelp("The spool directory (default: spool.directory from the configuration).", valueName: "dir"))
+    @Option(
+        help: ArgumentHelp("The spool directory (default: spool.directory from the configuration).", valueName: "dir"))
     var spool: String?
 
     @Option(help: ArgumentHelp("The configuration file.", valueName: "path"))

@@ -61,7 +61,11 @@ struct Sendmail: AsyncParsableCommand {
             } else if argument == "--config" || argument == "--spool" {
                 index += 1
                 guard index < arguments.count else { throw ExitStatus.usage.fail("\(argument) needs a value") }
-                if argument == "--config" { options.config = arguments[index] } else { options.spool = arguments[index] }
+                if argument == "--config" {
+                    options.config = arguments[index]
+                } else {
+                    options.spool = arguments[index]
+                }
             } else if argument.hasPrefix("-") && argument.count > 1 {
                 let letter = argument[argument.index(after: argument.startIndex)]
                 switch letter {
@@ -72,7 +76,9 @@ struct Sendmail: AsyncParsableCommand {
                 case "F": options.fullName = try value(argument)
                 case "b":
                     guard argument == "-bm" else {
-                        throw ExitStatus.usage.fail("\(argument) is not supported: only delivering a message (-bm) is; see outbox list for the queue")
+                        throw ExitStatus.usage.fail(
+                            "\(argument) is not supported: only delivering a message (-bm) is; see outbox list for the queue"
+                        )
                     }
                 default:
                     if optionsWithValue.contains(letter) { _ = try value(argument) }  // ignored, with its value
@@ -134,7 +140,9 @@ struct Sendmail: AsyncParsableCommand {
             var all = recipients
             if options.extractRecipients {
                 // Postfix's -t: the header's recipients plus the arguments.
-                var context = IncomingMessage.Context(defaultSender: submission.defaultSender, hostname: "localhost", now: UnixTime(seconds: 0), uniqueToken: "x")
+                var context = IncomingMessage.Context(
+                    defaultSender: submission.defaultSender, hostname: "localhost", now: UnixTime(seconds: 0),
+                    uniqueToken: "x")
                 if let sender { context.defaultSender = try? EmailAddress(sender) }
                 if let fromHeaders = try? IncomingMessage(eml: raw.bytes, context: context) {
                     all = fromHeaders.envelope.recipients.map(\.value) + recipients
