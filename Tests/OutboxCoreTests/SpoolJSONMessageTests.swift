@@ -49,6 +49,20 @@ struct SpoolJSONMessageTests {
         #expect(header.contains("\r\nMIME-Version: 1.0\r\n"))
     }
 
+    @Test("Without from, smtp.from is the sender and the From: header; a Date in headers replaces the generated one")
+    func defaults() throws {
+        var context = context
+        context.defaultSender = try EmailAddress("admin@xnat.example.org")
+        let message = try IncomingMessage(
+            json: Array(#"{"tos":"a@example.org","text":"t","headers":{"Date":"Mon, 1 Jan 2024 00:00:00 +0000"}}"#.utf8),
+            context: context)
+        #expect(message.envelope.sender.value == "admin@xnat.example.org")
+        let header = header(message)
+        #expect(header.hasPrefix("From: admin@xnat.example.org\r\n"))
+        #expect(header.split(separator: "\r\nDate: ").count == 2)
+        #expect(header.contains("\r\nDate: Mon, 1 Jan 2024 00:00:00 +0000"))
+    }
+
     @Test("Only bccs gives an undisclosed-recipients To:")
     func onlyBcc() throws {
         let message = try parse(#"{"from":"x@example.org","bccs":"h@example.org","text":"t"}"#)
