@@ -10,6 +10,7 @@ packages=(
     libcurl4-openssl-dev libsqlite3-dev libsystemd-dev pkg-config ca-certificates
     python3 python3-aiosmtpd openssl sqlite3
     systemd-container debootstrap
+    openjdk-17-jdk-headless  # javac/java: the Java producer example's end-to-end test
 )
 
 missing=()

@@ -19,19 +19,8 @@ public enum SevenBitBody {
         guard let subject = message.fields.first(where: { $0.name.lowercased() == "subject" }),
             subject.lines.contains(where: { needsEncoding($0) })
         else { return message }
-        // Lines under 78 characters: 39 bytes of UTF-8 give 52 of base64, a 64-character word; split
-        // only between characters.
-        var words: [String] = []
-        var chunk: [UInt8] = []
-        for character in subject.value {
-            let bytes = Array(String(character).utf8)
-            if chunk.count + bytes.count > 39 {
-                words.append("=?UTF-8?B?\(Base64.encode(chunk))?=")
-                chunk = []
-            }
-            chunk += bytes
-        }
-        if !chunk.isEmpty { words.append("=?UTF-8?B?\(Base64.encode(chunk))?=") }
+        // 39 bytes of UTF-8 per word keep "Subject: " plus a word under 78 characters.
+        let words = RFC2047.encodedWords(subject.value, maxBytes: 39)
         var lines = [Array("\(subject.name): \(words.first ?? "")".utf8)]
         lines += words.dropFirst().map { Array(" \($0)".utf8) }
         var result = message
@@ -146,32 +135,5 @@ public enum SevenBitBody {
             return result
         }
         return nil
-    }
-}
-
-/// RFC 2045 quoted-printable, line by line (CRLF line ends are kept as hard breaks).
-public enum QuotedPrintable {
-    private static let hex = Array("0123456789ABCDEF".utf8)
-
-    public static func encode(_ bytes: [UInt8]) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(bytes.count + bytes.count / 4)
-        for (lineIndex, line) in SevenBitBody.splitLines(bytes).enumerated() {
-            if lineIndex > 0 { out += [13, 10] }
-            var column = 0
-            for (index, byte) in line.enumerated() {
-                let isLast = index == line.count - 1
-                let literal = (byte >= 33 && byte <= 126 && byte != UInt8(ascii: "=")) || ((byte == 32 || byte == 9) && !isLast)
-                let piece: [UInt8] = literal ? [byte] : [UInt8(ascii: "="), hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]]
-                // Lines of at most 76 characters: a soft break ("=" CRLF) before a piece that would pass 75.
-                if column + piece.count > 75 {
-                    out += [UInt8(ascii: "="), 13, 10]
-                    column = 0
-                }
-                out += piece
-                column += piece.count
-            }
-        }
-        return out
     }
 }

@@ -83,6 +83,8 @@ actor SpoolIntake: Service {
         let bytes: [UInt8]
         switch readSpoolFile(path) {
         case .vanished:
+            let reason = "the file vanished from new/ before it could be read (a producer must not remove or rename it once in new/)"
+            quarantine(name, reason: reason, logger: logger)
             return
         case .rejected(let reason):
             quarantine(name, reason: reason, logger: logger)
@@ -93,11 +95,8 @@ actor SpoolIntake: Service {
 
         let message: IncomingMessage
         do {
-            guard name.hasSuffix(".eml") else {
-                throw IncomingMessage.Rejection("unsupported spool file type: the name must end in .eml")
-            }
             message = try IncomingMessage(
-                eml: bytes,
+                spoolFileNamed: name, content: bytes,
                 context: .init(defaultSender: defaultSender, hostname: hostname, now: now(), uniqueToken: Self.uniqueToken(now: now())))
         } catch {
             quarantine(name, reason: error.reason, logger: logger)
@@ -166,25 +165,22 @@ actor SpoolIntake: Service {
             if n == 0 { break }
             offset += n
         }
-        content.removeLast(content.count - offset)
+        guard offset == content.count else {
+            return .rejected(
+                "the file shrank from \(content.count) to \(offset) bytes while being read (a producer must not change it once in new/)")
+        }
         return .content(content)
     }
 
-    /// Moves `new/NAME` to `failed/NAME` and writes `failed/NAME.error` (one line).
+    /// Copies `new/NAME` to `failed/NAME`, writes `failed/NAME.error` (one line), removes
+    /// `new/NAME` (see ``SpoolQuarantine``).
     private func quarantine(_ name: String, reason: String, logger: Logger) {
-        let line = reason.printableExcerptLine
-        let errorPath = failedDirectory + "/" + name + ".error"
-        let temporary = failedDirectory + "/." + name + ".error.tmp"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o640)
-        if fd >= 0 {
-            let text = Array((line + "\n").utf8)
-            _ = text.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            fsync(fd)
-            close(fd)
-            rename(temporary, errorPath)
-        }
-        if rename(newDirectory + "/" + name, failedDirectory + "/" + name) != 0 {
-            logger.error("Cannot move a rejected spool file to failed/", metadata: ["error": "\(String(cString: strerror(errno)))"])
+        let quarantine = SpoolQuarantine(newDirectory: newDirectory, failedDirectory: failedDirectory)
+        let line: String
+        do {
+            line = try quarantine.quarantine(name, reason: reason.printableExcerptLine)
+        } catch {
+            logger.error("Cannot move a rejected spool file to failed/", metadata: ["error": "\(error)"])
             return
         }
         state.update {

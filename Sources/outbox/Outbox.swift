@@ -14,5 +14,9 @@ struct Outbox: AsyncParsableCommand {
               outbox list
               outbox list --state deferred --json
             """,
-        subcommands: [List.self])
+        subcommands: [
+            List.self,
+            Enqueue.self,
+            Sendmail.self,
+        ])
 }

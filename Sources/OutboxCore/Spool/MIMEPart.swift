@@ -1,0 +1,138 @@
+/// A MIME entity ready to serialize: header fields and either an encoded body or sub-parts.
+/// Serialization is 7-bit clean with CRLF line ends; boundaries are unique per message and level.
+public struct MIMEPart: Sendable, Hashable {
+    /// Already-encoded header fields ("Name", "value with any CRLF-SP folding").
+    public var fields: [Field]
+    public var body: Body
+
+    public struct Field: Sendable, Hashable {
+        public var name: String
+        public var value: String
+        public init(_ name: String, _ value: String) {
+            self.name = name
+            self.value = value
+        }
+    }
+
+    public enum Body: Sendable, Hashable {
+        /// Encoded bytes (7-bit, CRLF).
+        case leaf([UInt8])
+        /// `multipart/<subtype>`.
+        case multipart(subtype: String, parts: [MIMEPart])
+    }
+
+    public init(fields: [Field], body: Body) {
+        self.fields = fields
+        self.body = body
+    }
+
+    /// A UTF-8 text part (`text/plain` or `text/html`): 7bit when it already is plain ASCII with
+    /// short lines, quoted-printable otherwise.
+    public static func text(_ text: String, subtype: String) -> MIMEPart {
+        let lines = TextLines.split(text)
+        let isSevenBit = lines.allSatisfy { line in
+            line.count <= 998 && line.allSatisfy { ($0 >= 0x20 && $0 < 0x7F) || $0 == 0x09 }
+        }
+        let charset = isSevenBit ? "us-ascii" : "utf-8"
+        let body: [UInt8]
+        if isSevenBit {
+            body = Array(lines.map { String(decoding: $0, as: UTF8.self) }.joined(separator: "\r\n").utf8)
+        } else {
+            body = QuotedPrintable.encode(text)
+        }
+        return MIMEPart(
+            fields: [
+                Field("Content-Type", "text/\(subtype); charset=\(charset)"),
+                Field("Content-Transfer-Encoding", isSevenBit ? "7bit" : "quoted-printable"),
+            ],
+            body: .leaf(body))
+    }
+
+    /// An attachment: base64 in lines of 76, with the filename as a quoted parameter when it is
+    /// plain ASCII, else in RFC 2231 form (`filename*=UTF-8''…`).
+    public static func attachment(_ content: [UInt8], filename: String, contentType: String) -> MIMEPart {
+        let encoded = Array(Base64.encode(content).utf8)
+        var body: [UInt8] = []
+        body.reserveCapacity(encoded.count + encoded.count / 76 * 2 + 2)
+        var index = 0
+        while index < encoded.count {
+            let end = min(index + 76, encoded.count)
+            body.append(contentsOf: encoded[index..<end])
+            if end < encoded.count { body.append(contentsOf: [0x0D, 0x0A]) }
+            index = end
+        }
+        let parameter = filenameParameter(filename)
+        return MIMEPart(
+            fields: [
+                Field("Content-Type", "\(contentType);\r\n \(parameter.replacingFirstName("name"))"),
+                Field("Content-Transfer-Encoding", "base64"),
+                Field("Content-Disposition", "attachment;\r\n \(parameter.replacingFirstName("filename"))"),
+            ],
+            body: .leaf(body))
+    }
+
+    /// `filename="a.pdf"` or `filename*=UTF-8''%E2%82%AC.pdf`, with "filename" as a placeholder.
+    private static func filenameParameter(_ filename: String) -> String {
+        if filename.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F }) {
+            var quoted = ""
+            for c in filename {
+                if c == "\"" || c == "\\" { quoted.append("\\") }
+                quoted.append(c)
+            }
+            return "filename=\"\(quoted)\""
+        }
+        let unreserved = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~".utf8)
+        let hex = Array("0123456789ABCDEF".utf8)
+        var encoded: [UInt8] = []
+        for byte in filename.utf8 {
+            if unreserved.contains(byte) {
+                encoded.append(byte)
+            } else {
+                encoded.append(contentsOf: [UInt8(ascii: "%"), hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]])
+            }
+        }
+        return "filename*=UTF-8''" + String(decoding: encoded, as: UTF8.self)
+    }
+
+    /// The entity as bytes: its fields, a blank line, then the body. Multipart boundaries are
+    /// `boundaryBase` plus the nesting level.
+    public func serialized(boundaryBase: String, level: Int = 0) -> [UInt8] {
+        var out: [UInt8] = []
+        var fields = self.fields
+        let boundary = "\(boundaryBase).\(level)"
+        if case .multipart(let subtype, _) = body {
+            fields.append(Field("Content-Type", "multipart/\(subtype);\r\n boundary=\"\(boundary)\""))
+        }
+        for field in fields {
+            out.append(contentsOf: Array("\(field.name): \(field.value)\r\n".utf8))
+        }
+        out.append(contentsOf: [0x0D, 0x0A])
+        switch body {
+        case .leaf(let bytes):
+            out.append(contentsOf: bytes)
+            // Inside a multipart the CRLF before the next boundary belongs to the boundary.
+            // A whole message ends with CRLF; text that already does gets no extra blank line.
+            if level == 0 && !bytes.ends(with: [0x0D, 0x0A]) { out.append(contentsOf: [0x0D, 0x0A]) }
+        case .multipart(_, let parts):
+            out.append(contentsOf: Array("This is a multi-part message in MIME format.\r\n".utf8))
+            for part in parts {
+                out.append(contentsOf: Array("\r\n--\(boundary)\r\n".utf8))
+                out.append(contentsOf: part.serialized(boundaryBase: boundaryBase, level: level + 1))
+            }
+            out.append(contentsOf: Array("\r\n--\(boundary)--\r\n".utf8))
+        }
+        return out
+    }
+}
+
+extension [UInt8] {
+    fileprivate func ends(with suffix: [UInt8]) -> Bool {
+        count >= suffix.count && Array(self[(count - suffix.count)...]) == suffix
+    }
+}
+
+extension String {
+    fileprivate func replacingFirstName(_ name: String) -> String {
+        hasPrefix("filename") ? name + dropFirst("filename".count) : self
+    }
+}

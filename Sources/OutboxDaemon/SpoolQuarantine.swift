@@ -1,0 +1,132 @@
+import Glibc
+import OutboxCore
+
+/// Puts a rejected spool entry into `failed/` for an admin to read: `failed/NAME` (a copy) and
+/// `failed/NAME.error` (one line), then removes `new/NAME`.
+///
+/// The content is *copied* into a new file the daemon owns (mode 0640, group of `failed/`): a
+/// renamed producer file would keep the producer's owner and group `outbox`, which admins in
+/// `outbox-admin` cannot read. Nothing is followed or opened that could block: a symbolic link
+/// is recorded (its target in the reason), a FIFO or device is removed, a directory
+/// is moved. A symbolic link is recreated in `failed/` (same target, never followed).
+/// Blocking file IO: call it only from a dedicated executor.
+struct SpoolQuarantine {
+    let newDirectory: String
+    let failedDirectory: String
+
+    /// Quarantines `new/NAME`; returns the one-line reason as written, or throws a description
+    /// of why `failed/` could not be written (then `new/NAME` is left in place).
+    func quarantine(_ name: String, reason: String) throws(QuarantineError) -> String {
+        let source = newDirectory + "/" + name
+        let target = failedDirectory + "/" + name
+        var line = reason
+        var info = stat()
+        if lstat(source, &info) != 0 {
+            guard errno == ENOENT else { throw QuarantineError("cannot stat \(source): \(Self.describeErrno())") }
+            try writeError(name, line: line)
+            return line
+        }
+        switch info.st_mode & S_IFMT {
+        case S_IFREG:
+            try copyRegularFile(from: source, to: target)
+            try writeError(name, line: line)
+            unlink(source)
+        case S_IFLNK:
+            // Kept as a link of our own with the same target (never followed), for the admin to see.
+            var buffer = [CChar](repeating: 0, count: 4097)
+            let length = readlink(source, &buffer, 4096)
+            if length >= 0 {
+                buffer[length] = 0
+                line +=
+                    " (it points to \(String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self).printableExcerpt))"
+                unlink(target)
+                _ = symlink(buffer, target)
+            }
+            try writeError(name, line: line)
+            unlink(source)
+        case S_IFDIR:
+            try writeError(name, line: line)
+            guard rename(source, target) == 0 else {
+                throw QuarantineError("cannot move the directory \(source) to failed/: \(Self.describeErrno())")
+            }
+        default:  // FIFO, socket, device: nothing to copy, and opening could block or have effects.
+            try writeError(name, line: line)
+            unlink(source)
+        }
+        let directory = open(failedDirectory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if directory >= 0 {
+            fsync(directory)
+            close(directory)
+        }
+        return line
+    }
+
+    private func copyRegularFile(from source: String, to target: String) throws(QuarantineError) {
+        let input = open(source, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+        guard input >= 0 else { throw QuarantineError("cannot open \(source): \(Self.describeErrno())") }
+        defer { close(input) }
+        var info = stat()
+        guard fstat(input, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
+            // Swapped for something else since lstat; the next scan sees what it is now.
+            throw QuarantineError("\(source) is no longer a regular file")
+        }
+        let temporary = failedDirectory + "/." + (target.split(separator: "/").last.map(String.init) ?? "x") + ".tmp"
+        unlink(temporary)
+        let output = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o640)
+        guard output >= 0 else { throw QuarantineError("cannot create \(temporary): \(Self.describeErrno())") }
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        var failure: String?
+        copying: while true {
+            let count = buffer.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                failure = "cannot read \(source): \(Self.describeErrno())"
+                break
+            }
+            if count == 0 { break }
+            var written = 0
+            while written < count {
+                let n = buffer.withUnsafeBytes { write(output, $0.baseAddress! + written, count - written) }
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    failure = "cannot write \(temporary): \(Self.describeErrno())"
+                    break copying
+                }
+                written += n
+            }
+        }
+        fchmod(output, 0o640)  // the umask must not widen or narrow what admins get
+        if failure == nil && fsync(output) != 0 { failure = "cannot fsync \(temporary): \(Self.describeErrno())" }
+        close(output)
+        if failure == nil && rename(temporary, target) != 0 {
+            failure = "cannot rename into failed/: \(Self.describeErrno())"
+        }
+        if let failure {
+            unlink(temporary)
+            throw QuarantineError(failure)
+        }
+    }
+
+    private func writeError(_ name: String, line: String) throws(QuarantineError) {
+        let errorPath = failedDirectory + "/" + name + ".error"
+        let temporary = failedDirectory + "/." + name + ".error.tmp"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o640)
+        guard fd >= 0 else { throw QuarantineError("cannot create \(temporary): \(Self.describeErrno())") }
+        let text = Array((line + "\n").utf8)
+        let written = text.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        fchmod(fd, 0o640)
+        let synced = fsync(fd) == 0
+        close(fd)
+        guard written == text.count, synced, rename(temporary, errorPath) == 0 else {
+            unlink(temporary)
+            throw QuarantineError("cannot write \(errorPath): \(Self.describeErrno())")
+        }
+    }
+
+    static func describeErrno() -> String { String(cString: strerror(errno)) }
+}
+
+struct QuarantineError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
