@@ -73,6 +73,7 @@ public enum Daemon {
                 .init(service: hangup),
                 .init(service: intake),
                 .init(service: dispatcher),
+                .init(service: QueueChangeWatcher(databasePath: configuration.queue.database, doorbell: doorbell, state: state, logger: logger)),
                 .init(service: status),
             ],
             gracefulShutdownSignals: [.sigterm, .sigint],
