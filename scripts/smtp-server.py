@@ -9,6 +9,9 @@ server listens.
 
 Options for the delivery tests: --tls-cert/--tls-key enable STARTTLS (or implicit TLS with
 --implicit-tls); --auth-user/--auth-password require AUTH PLAIN/LOGIN with those credentials.
+--delay-data SECONDS waits that long after the final dot before recording and answering (a slow
+server, so a message stays in flight); --reject-recipient ADDRESS (repeatable) answers RCPT TO
+for that address with 550.
 """
 import argparse
 import asyncio
@@ -22,13 +25,23 @@ from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
 
 class Recorder:
-    def __init__(self, out, quiet):
+    def __init__(self, out, quiet, delay_data=0.0, reject=()):
         self.out = out
         self.quiet = quiet
+        self.delay_data = delay_data
+        self.reject = {address.lower() for address in reject}
         self.count = 0
         os.makedirs(out, exist_ok=True)
 
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.lower() in self.reject:
+            return "550 5.1.1 <%s>: Recipient address rejected: User unknown" % address
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
     async def handle_DATA(self, server, session, envelope):
+        if self.delay_data > 0:
+            await asyncio.sleep(self.delay_data)
         self.count += 1
         record = {
             "mail_from": envelope.mail_from,
@@ -63,12 +76,14 @@ def main():
     parser.add_argument("--implicit-tls", action="store_true")
     parser.add_argument("--auth-user")
     parser.add_argument("--auth-password")
+    parser.add_argument("--delay-data", type=float, default=0.0, metavar="SECONDS")
+    parser.add_argument("--reject-recipient", action="append", default=[], metavar="ADDRESS")
     args = parser.parse_args()
 
     if not args.host.startswith("127.") and args.host not in ("::1", "localhost"):
         sys.exit("smtp-server: refusing to listen on a non-loopback address")
 
-    handler = Recorder(args.out, args.quiet)
+    handler = Recorder(args.out, args.quiet, args.delay_data, args.reject_recipient)
     context = None
     if args.tls_cert:
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)

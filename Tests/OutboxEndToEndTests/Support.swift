@@ -54,10 +54,13 @@ final class SMTPTestServer {
     let outDirectory: String
     private(set) var port: Int = 0
     private var process: ChildProcess?
+    /// Extra smtp-server.py flags (`--delay-data 3`, `--reject-recipient ADDRESS`).
+    let arguments: [String]
 
     /// Starts on a free port (or on `port`), and returns once it listens.
-    init(port requested: Int = 0, scratch: Scratch = Scratch()) throws {
+    init(port requested: Int = 0, scratch: Scratch = Scratch(), arguments: [String] = []) throws {
         self.scratch = scratch
+        self.arguments = arguments
         outDirectory = scratch.file("received")
         try start(port: requested)
     }
@@ -67,7 +70,7 @@ final class SMTPTestServer {
         let process = try ChildProcess(
             "/usr/bin/python3",
             [Paths.smtpServerScript, "--quiet", "--host", "127.0.0.1", "--port", "\(requested)", "--port-file", portFile,
-             "--out", outDirectory],
+             "--out", outDirectory] + arguments,
             outputPath: scratch.file("smtp-server.log"))
         self.process = process
         let clock = ContinuousClock()

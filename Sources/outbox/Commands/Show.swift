@@ -88,10 +88,10 @@ struct Show: AsyncParsableCommand {
     /// The header lines (up to the first empty line), folded lines kept as they are.
     static func headerLines(_ content: [UInt8]) -> [String] {
         var lines: [String] = []
-        for line in String(decoding: content, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false) {
-            let text = line.hasSuffix("\r") ? String(line.dropLast()) : String(line)
-            if text.isEmpty { break }
-            lines.append(text)
+        // "\r\n" is one Character in Swift, so split on "is a newline", not on "\n".
+        for line in String(decoding: content, as: UTF8.self).split(omittingEmptySubsequences: false, whereSeparator: \.isNewline) {
+            if line.isEmpty { break }
+            lines.append(String(line))
         }
         return lines
     }
