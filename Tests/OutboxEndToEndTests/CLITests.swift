@@ -261,4 +261,45 @@ struct CLITests {
         #expect(server.received().count == 3)
         daemon.terminate()
     }
+
+    @Test("import-xnat prints YAML that outboxd starts with; the password never appears; a missing file exits 66")
+    func importXNAT() async throws {
+        let scratch = Scratch()
+        let initial = scratch.file("prefs-init.ini"), override = scratch.file("prefs-override.ini")
+        FileManager.default.createFile(atPath: initial, contents: Data("""
+            [siteConfig]
+            adminEmail=admin@xnat.example.org
+            [notifications]
+            hostname=smtp.gmail.com
+            username=xnat@gmail.com
+            password=s3cret-app-password
+            port=587
+            protocol=smtp
+            smtpAuth=true
+            smtpStartTls=true
+
+            """.utf8))
+        let server = try SMTPTestServer()
+        FileManager.default.createFile(atPath: override, contents: Data(
+            "[notifications]\nsmtpHostname=127.0.0.1\nsmtpPort=\(server.port)\nsmtpAuth=false\nsmtpStartTls=false\n".utf8))
+
+        let result = try run(Paths.outbox, ["import-xnat", initial, override])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(!result.stdout.contains("s3cret"))
+        #expect(result.stdout.contains("/etc/outbox/smtp.password"))
+
+        // The imported settings, plus where this test keeps its state, run the real daemon.
+        let daemon = DaemonUnderTest(scratch: scratch)
+        FileManager.default.createFile(atPath: daemon.configPath, contents: Data(
+            (result.stdout + "queue:\n  database: \(daemon.database)\nspool:\n  directory: \(daemon.spool)\n").utf8))
+        try await daemon.start()
+        try daemon.drop("1.eml", "To: ivan@example.org\nSubject: imported\n\nx\n")
+        #expect(await eventually { server.received().count == 1 }, "\(daemon.logText)")
+        #expect(server.received().first?.mail_from == "admin@xnat.example.org", "adminEmail is the default sender")
+        daemon.terminate()
+
+        let missing = try run(Paths.outbox, ["import-xnat", scratch.file("nope.ini")])
+        #expect(missing.status == 66)
+        #expect(missing.stderr == "outbox: cannot read \(scratch.file("nope.ini")): no such file\n")
+    }
 }

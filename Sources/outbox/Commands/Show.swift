@@ -73,7 +73,9 @@ struct Show: AsyncParsableCommand {
         }
 
         out += "\nHeaders:\n"
-        for line in headerLines(detail.content) { out += "  " + line + "\n" }
+        for field in RawMessage(normalizedBytes: detail.content).fields {
+            for line in field.lines { out += "  " + String(decoding: line, as: UTF8.self) + "\n" }
+        }
 
         out += "\nAttempts:\n"
         if detail.attempts.isEmpty { out += "  none yet\n" }
@@ -83,16 +85,5 @@ struct Show: AsyncParsableCommand {
             out += "     \(attempt.reply)\n"
         }
         return out
-    }
-
-    /// The header lines (up to the first empty line), folded lines kept as they are.
-    static func headerLines(_ content: [UInt8]) -> [String] {
-        var lines: [String] = []
-        // "\r\n" is one Character in Swift, so split on "is a newline", not on "\n".
-        for line in String(decoding: content, as: UTF8.self).split(omittingEmptySubsequences: false, whereSeparator: \.isNewline) {
-            if line.isEmpty { break }
-            lines.append(String(line))
-        }
-        return lines
     }
 }
