@@ -232,3 +232,12 @@ extension QueueStore {
         }
     }
 }
+
+extension QueueStore {
+    /// The message taken in from the spool file `name`, once the daemon has queued it.
+    public func queueID(spoolName name: String) async throws -> QueueID? {
+        try await pool.read { db in
+            try Int64.fetchOne(db, sql: "SELECT id FROM message WHERE spool_name = ?", arguments: [name]).map(QueueID.init(rawValue:))
+        }
+    }
+}

@@ -302,4 +302,34 @@ struct CLITests {
         #expect(missing.status == 66)
         #expect(missing.stderr == "outbox: cannot read \(scratch.file("nope.ini")): no such file\n")
     }
+
+    @Test("test-send goes through the spool and reports the server's reply: sent exits 0, deferred exits 75")
+    func testSend() async throws {
+        let server = try SMTPTestServer()
+        let port = server.port
+        let daemon = DaemonUnderTest()
+        daemon.configure(smtp: ["host: 127.0.0.1", "port: \(port)", "from: xnat@example.org"])
+        try await daemon.start()
+
+        let sent = try Self.outbox(daemon, ["test-send", "--to", "judy@example.org", "--timeout", "30s"])
+        #expect(sent.status == 0, "\(sent.stderr) \(daemon.logText)")
+        let lines = sent.stdout.split(separator: "\n")
+        #expect(lines.count == 2)
+        #expect(lines.first?.hasPrefix("queued as ") == true, "\(sent.stdout)")
+        #expect(lines.last?.hasPrefix("sent to judy@example.org: 250") == true, "\(sent.stdout)")
+        let received = try #require(server.received().first)
+        #expect(received.rcpt_tos == ["judy@example.org"])
+        #expect(received.mail_from == "xnat@example.org", "smtp.from is the default sender")
+        #expect(received.data.contains("Subject: outbox test message\r\n"))
+
+        server.stop()
+        let deferred = try Self.outbox(daemon, ["test-send", "--to", "judy@example.org", "--timeout", "30s"])
+        #expect(deferred.status == 75)
+        #expect(deferred.stderr.hasPrefix("outbox: deferred: "), "\(deferred.stderr)")
+        #expect(deferred.stderr.split(separator: "\n").count == 1)
+
+        let invalid = try Self.outbox(daemon, ["test-send", "--to", "not an address"])
+        #expect(invalid.status == 64)
+        daemon.terminate()
+    }
 }
