@@ -24,6 +24,6 @@ struct Outbox: AsyncParsableCommand {
             """,
         subcommands: [
             List.self, Show.self, Stats.self, Flush.self, Retry.self, Hold.self, Release.self, Delete.self,
-            Requeue.self, Purge.self, ImportXNAT.self, TestSend.self,
+            Requeue.self, Purge.self, ImportXNAT.self, TestSend.self, CheckConfig.self,
         ])
 }

@@ -332,4 +332,57 @@ struct CLITests {
         #expect(invalid.status == 64)
         daemon.terminate()
     }
+
+    /// Runs `outbox check-config` on a configuration with these `smtp:` lines.
+    static func checkConfig(_ smtp: [String]) throws -> (status: Int32, stdout: String, stderr: String, lines: [String]) {
+        let scratch = Scratch()
+        let path = scratch.file("outbox.yaml")
+        FileManager.default.createFile(atPath: path, contents: Data(("smtp:\n" + smtp.map { "  \($0)\n" }.joined()).utf8))
+        let result = try run(Paths.outbox, ["check-config", "--config", path], environment: [:])
+        return (result.status, result.stdout, result.stderr, result.stdout.split(separator: "\n").map(String.init))
+    }
+
+    @Test("check-config walks DNS, TCP, greeting, EHLO and AUTH without sending mail; exit 0 only when all pass")
+    func checkConfigPasses() throws {
+        let server = try SMTPTestServer(arguments: ["--auth-user", "xnat", "--auth-password", "right-password"])
+        let result = try Self.checkConfig(["host: 127.0.0.1", "port: \(server.port)", "auth: true", "username: xnat",
+                                           "password: right-password"])
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        let steps = result.lines.map { String($0.dropFirst(5).prefix(while: { $0 != " " })) }
+        #expect(steps == ["config", "DNS", "TCP", "greeting", "EHLO", "STARTTLS", "AUTH", "ready"], "\(result.stdout)")
+        #expect(result.lines.allSatisfy { $0.hasPrefix("ok   ") || $0.hasPrefix("-    STARTTLS") }, "\(result.stdout)")
+        #expect(result.lines.contains { $0.hasPrefix("ok   AUTH        logged in as xnat: 235") })
+        #expect(!result.stdout.contains("right-password"))
+        #expect(server.received().isEmpty, "check-config never sends mail")
+    }
+
+    @Test("check-config names the failing step and the setting to change, with sysexits statuses")
+    func checkConfigFailures() throws {
+        let closed = try SMTPTestServer()
+        let closedPort = closed.port
+        closed.stop()
+        let refused = try Self.checkConfig(["host: 127.0.0.1", "port: \(closedPort)"])
+        #expect(refused.status == 69)
+        #expect(refused.lines.last(where: { $0.hasPrefix("FAIL") })?.hasPrefix("FAIL TCP ") == true, "\(refused.stdout)")
+        #expect(refused.stdout.contains("fix: check smtp.host and smtp.port"))
+
+        let server = try SMTPTestServer(arguments: ["--auth-user", "xnat", "--auth-password", "right-password"])
+        let noTLS = try Self.checkConfig(["host: 127.0.0.1", "port: \(server.port)", "start_tls: true"])
+        #expect(noTLS.status == 78)
+        #expect(noTLS.stdout.contains("FAIL STARTTLS    the server does not offer STARTTLS\n"), "\(noTLS.stdout)")
+
+        let wrong = try Self.checkConfig(["host: 127.0.0.1", "port: \(server.port)", "auth: true", "username: xnat",
+                                          "password: wrong-password", "response_timeout: 3s"])
+        #expect(wrong.status == 78)
+        #expect(wrong.lines.contains { $0.hasPrefix("FAIL AUTH ") }, "\(wrong.stdout)")
+        #expect(wrong.stdout.contains("fix: check smtp.username"))
+        #expect(!wrong.stdout.contains("wrong-password") && !wrong.stderr.contains("wrong-password"))
+        #expect(server.received().isEmpty)
+
+        let bad = try Self.checkConfig(["host: 127.0.0.1", "port: 0"])
+        #expect(bad.status == 78)
+        #expect(bad.stdout.isEmpty)
+        #expect(bad.stderr.hasPrefix("outbox: ") && bad.stderr.contains("smtp.port") && bad.stderr.split(separator: "\n").count == 1,
+                "\(bad.stderr)")
+    }
 }
