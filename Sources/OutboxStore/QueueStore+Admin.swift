@@ -126,8 +126,11 @@ extension QueueStore {
 
     /// Runs one action's statements on one message; true when the message changed.
     private static func execute(_ action: AdminAction, on id: QueueID, now: UnixTime, db: Database) throws -> Bool {
-        // Every statement repeats "no live lease" (?3) so a change can never land under a send.
-        let target = "WHERE id = ?2 AND (lease_expires_at IS NULL OR lease_expires_at <= ?3)"
+        // Every statement repeats "no live lease" (?3) so a change can never land under a send,
+        // and clears an expired lease: a daemon that outlived its lease then finds it lost and
+        // records nothing over the admin's change (at worst a duplicate, never a lost hold).
+        let target = ", lease_owner = NULL, lease_expires_at = NULL WHERE id = ?2 AND (lease_expires_at IS NULL OR lease_expires_at <= ?3)"
+        let deleteTarget = "WHERE id = ?2 AND (lease_expires_at IS NULL OR lease_expires_at <= ?3)"
         let arguments: StatementArguments = [now.milliseconds, id.rawValue, now.milliseconds]
         switch action {
         case .hold:
@@ -141,7 +144,7 @@ extension QueueStore {
                 arguments: arguments)
         case .delete:
             // Recipients and attempts go with it (ON DELETE CASCADE; foreign_keys is on).
-            try db.execute(sql: "DELETE FROM message \(target)", arguments: arguments)
+            try db.execute(sql: "DELETE FROM message \(deleteTarget)", arguments: arguments)
         case .requeue:
             try db.execute(
                 sql: """
