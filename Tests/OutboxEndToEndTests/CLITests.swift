@@ -385,4 +385,28 @@ struct CLITests {
         #expect(bad.stderr.hasPrefix("outbox: ") && bad.stderr.contains("smtp.port") && bad.stderr.split(separator: "\n").count == 1,
                 "\(bad.stderr)")
     }
+
+    @Test("delete asks on a terminal: no keeps the message (exit 1), yes deletes it")
+    func deleteAsksOnTerminal() async throws {
+        let daemon = DaemonUnderTest()
+        daemon.configure(smtp: ["enabled: false", "host: 127.0.0.1", "port: 25"])
+        try await daemon.start()
+        try daemon.drop("1.eml", Self.message(to: "kim@example.org", subject: "ask first"))
+        #expect(await eventually { Self.state(daemon, recipient: "kim@example.org") == "queued" }, "\(daemon.logText)")
+        let id = try Self.id(daemon, recipient: "kim@example.org")
+        // script(1) (util-linux, essential on Debian) gives outbox a pseudo-terminal and feeds it our answer.
+        let command = "\(Paths.outbox) delete \(id) --config \(daemon.configPath)"
+
+        let declined = try run("/usr/bin/script", ["-qec", command, "/dev/null"], stdin: "n\n")
+        #expect(declined.status == 1, "\(declined.stdout)")
+        #expect(declined.stdout.contains("Delete 1 message for good? [y/N] "))
+        #expect(declined.stdout.contains("outbox: nothing deleted"))
+        #expect(Self.entry(daemon, recipient: "kim@example.org") != nil)
+
+        let confirmed = try run("/usr/bin/script", ["-qec", command, "/dev/null"], stdin: "y\n")
+        #expect(confirmed.status == 0, "\(confirmed.stdout)")
+        #expect(confirmed.stdout.contains("deleted 1 message"))
+        #expect(Self.entry(daemon, recipient: "kim@example.org") == nil)
+        daemon.terminate()
+    }
 }

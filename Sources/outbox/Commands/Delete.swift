@@ -7,8 +7,8 @@ struct Delete: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Delete messages from the queue, with their recipients and attempt history.",
         discussion: """
-            Asks for confirmation when run on a terminal, unless --yes is given; without a \
-            terminal (a script, ids on stdin) it refuses unless --yes is given. A message being \
+            Asks for confirmation when run on a terminal, unless --yes is given (answering no \
+            exits 1); without a terminal (a script, ids on stdin) it refuses unless --yes is given (exit 64). A message being \
             sent at this moment (in flight) is not deleted and is reported (exit 75, EX_TEMPFAIL); \
             an unknown id exits 65 (EX_DATAERR).
 
@@ -35,7 +35,9 @@ struct Delete: AsyncParsableCommand {
             _ = prompt.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
             let answer = (readLine() ?? "").lowercased()
             guard answer == "y" || answer == "yes" else {
-                throw ExitStatus.usage.fail("nothing deleted")
+                // Declining is not an error of usage or data: plain status 1, like apt's "Abort.".
+                _ = ExitStatus.usage.fail("nothing deleted")
+                throw ExitCode.failure
             }
         }
     }
