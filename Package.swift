@@ -74,7 +74,7 @@ let package = Package(
         .executableTarget(
             name: "outbox",
             dependencies: [
-                "OutboxCore", "OutboxConfig", "OutboxStore",
+                "OutboxCore", "OutboxConfig", "OutboxStore", "OutboxDelivery",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

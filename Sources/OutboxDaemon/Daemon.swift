@@ -55,8 +55,9 @@ public enum Daemon {
             return UnixTime(milliseconds: Int64(time.tv_sec) * 1000 + Int64(time.tv_nsec) / 1_000_000)
         }
         let state = DaemonState()
+        let doorbell = Doorbell()
         let context = ConfigurationReloader.Context(
-            store: store, doorbell: Doorbell(), state: state, notifier: notifier, logger: logger, owner: owner,
+            store: store, doorbell: doorbell, state: state, notifier: notifier, logger: logger, owner: owner,
             watchdog: notifier.watchdogInterval.map { WatchdogPolicy(interval: $0) }, now: now)
         // Intake and delivery; rebuilt with the new configuration on SIGHUP.
         let services = ConfigurationReloader(
@@ -67,6 +68,9 @@ public enum Daemon {
         var groupConfiguration = ServiceGroupConfiguration(
             services: [
                 .init(service: services),
+                // Admin actions through the CLI (hold, release, flush, …) take effect at once.
+                .init(service: QueueChangeWatcher(
+                    databasePath: configuration.queue.database, doorbell: doorbell, state: state, logger: logger)),
                 .init(service: status),
             ],
             gracefulShutdownSignals: [.sigterm, .sigint],

@@ -35,15 +35,17 @@ public struct QueueCounts: Sendable, Hashable {
 extension QueueStore {
     /// Messages in id order, optionally only those in `states`, at most `limit`.
     public func list(states: [QueueState]? = nil, limit: Int? = nil, now: UnixTime) async throws -> [QueueEntry] {
+        try await list(filter: QueueFilter(states: states ?? [], limit: limit), now: now)
+    }
+
+    /// Messages matching `filter`, in id order.
+    public func list(filter: QueueFilter, now: UnixTime) async throws -> [QueueEntry] {
         try await pool.read { db in
+            let condition = filter.sqlCondition(now: now)
             var sql = "SELECT id, state, sender, size, attempts, created_at, next_attempt_at, last_error, lease_expires_at FROM message"
-            var arguments: StatementArguments = []
-            if let states, !states.isEmpty {
-                sql += " WHERE state IN (\(states.map { _ in "?" }.joined(separator: ", ")))"
-                arguments += StatementArguments(states.map(\.rawValue))
-            }
-            sql += " ORDER BY id"
-            if let limit { sql += " LIMIT \(max(limit, 0))" }
+            sql += condition.sql + " ORDER BY id"
+            let arguments = condition.arguments
+            if let limit = filter.limit { sql += " LIMIT \(max(limit, 0))" }
             let recipientStatement = try db.cachedStatement(
                 sql: "SELECT address, state, last_reply FROM recipient WHERE message_id = ? ORDER BY position")
             return try Row.fetchAll(db, sql: sql, arguments: arguments).map { row in

@@ -9,6 +9,7 @@ enum ExitStatus: Int32 {
     case usage = 64        // EX_USAGE
     case dataError = 65    // EX_DATAERR: malformed input, unknown id
     case noInput = 66      // EX_NOINPUT: no queue database
+    case unavailable = 69  // EX_UNAVAILABLE: the server refused the mail for good
     case software = 70     // EX_SOFTWARE: a bug
     case tempFail = 75     // EX_TEMPFAIL: busy, try again
     case noPermission = 77 // EX_NOPERM

@@ -11,8 +11,9 @@ struct GlobalOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("The queue database (instead of the one in the configuration).", valueName: "path"))
     var database: String?
 
-    /// Opens the queue read-only, with one clear line and a sysexits status when it can't.
-    func openQueue() async throws -> QueueStore {
+    /// Opens the queue (read-only unless `forWriting`, for the acting verbs), with one clear line
+    /// and a sysexits status when it can't.
+    func openQueue(forWriting: Bool = false) async throws -> QueueStore {
         let path: String
         if let database {
             path = database
@@ -29,8 +30,11 @@ struct GlobalOptions: ParsableArguments {
         guard FileManager.default.isReadableFile(atPath: path) else {
             throw ExitStatus.noPermission.fail("cannot read \(path): permission denied (admins must be in the outbox group)")
         }
+        if forWriting && !FileManager.default.isWritableFile(atPath: path) {
+            throw ExitStatus.noPermission.fail("cannot change \(path): permission denied (run as root or the outbox user)")
+        }
         do {
-            return try QueueStore(path: path, readOnly: true)
+            return try QueueStore(path: path, readOnly: !forWriting)
         } catch {
             throw ExitStatus.noInput.fail("cannot open the queue \(path): \(error)")
         }

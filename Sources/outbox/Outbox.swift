@@ -13,10 +13,17 @@ struct Outbox: AsyncParsableCommand {
             Examples:
               outbox list
               outbox list --state deferred --json
+              outbox show 0000002A
+              outbox hold --all --recipient alice@example.org
+              outbox stats --json
+
+            Acting verbs (flush, retry, hold, release, delete, requeue, purge) open the queue \
+            read-write: run them as root or the outbox user. outboxd notices a change within a second.
+
+            Shell completions: outbox --generate-completion-script bash (or zsh, fish).
             """,
         subcommands: [
-            List.self,
-            Enqueue.self,
-            Sendmail.self,
+            List.self, Show.self, Stats.self, Flush.self, Retry.self, Hold.self, Release.self, Delete.self,
+            Requeue.self, Purge.self, Enqueue.self, Sendmail.self, ImportXNAT.self, TestSend.self, CheckConfig.self,
         ])
 }

@@ -11,33 +11,24 @@ struct List: AsyncParsableCommand {
             Examples:
               outbox list
               outbox list --state deferred
+              outbox list --recipient alice@example.org --older-than 2h
               outbox list --json | jq .
             """)
 
     @OptionGroup var global: GlobalOptions
 
-    @Option(name: .long, help: "Only messages in this state (queued, deferred, held, sent, failed); repeatable.")
-    var state: [String] = []
-
-    @Option(name: .long, help: "At most this many messages.")
-    var limit: Int?
+    @OptionGroup var filters: FilterOptions
 
     @Flag(name: .long, help: "One JSON object per message per line.")
     var json = false
 
     func run() async throws {
-        var states: [QueueState] = []
-        for name in state {
-            guard let value = QueueState(rawValue: name.lowercased()) else {
-                throw ExitStatus.usage.fail("unknown state \"\(name)\" (use queued, deferred, held, sent or failed)")
-            }
-            states.append(value)
-        }
+        let filter = try filters.filter()
         let store = try await global.openQueue()
         let now = UnixTime(seconds: Date().timeIntervalSince1970)
         let entries: [QueueEntry]
         do {
-            entries = try await store.list(states: states.isEmpty ? nil : states, limit: limit, now: now)
+            entries = try await store.list(filter: filter, now: now)
         } catch {
             throw ExitStatus.tempFail.fail("cannot read the queue: \(error)")
         }

@@ -1,0 +1,89 @@
+import ArgumentParser
+import Foundation
+import OutboxCore
+import OutboxStore
+
+/// `outbox show ID`: everything about one message — envelope, headers, recipients, attempts.
+struct Show: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show one message: envelope, state, headers, recipients and every attempt with the server's reply.",
+        discussion: """
+            An unknown id exits 65 (EX_DATAERR).
+
+            Examples:
+              outbox show 0000002A
+              outbox show 0000002A --body > message.eml
+            """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: ArgumentHelp("The queue id, as `outbox list` shows it.", valueName: "id"))
+    var id: String
+
+    @Flag(name: .long, help: "Print only the raw message as stored (headers and body, CRLF line ends, Bcc removed).")
+    var body = false
+
+    func run() async throws {
+        guard let queueID = QueueID(id) else {
+            throw ExitStatus.dataError.fail("\"\(id)\" is not a queue id (8 or more hex digits, as `outbox list` shows)")
+        }
+        let store = try await global.openQueue()
+        let now = UnixTime.current
+        let detail: QueueMessageDetail?
+        do {
+            detail = try await store.message(queueID, now: now)
+        } catch {
+            throw ExitStatus.tempFail.fail("cannot read the queue: \(error)")
+        }
+        guard let detail else { throw ExitStatus.dataError.fail("no message with queue id \(queueID)") }
+        if body {
+            FileHandle.standardOutput.write(Data(detail.content))
+        } else {
+            print(Self.describe(detail, now: now), terminator: "")
+        }
+    }
+
+    static func describe(_ detail: QueueMessageDetail, now: UnixTime) -> String {
+        let entry = detail.entry
+        var state = entry.state.rawValue
+        switch entry.state {
+        case .queued, .deferred:
+            state += entry.inFlight ? ", being sent now" : ", next attempt \(entry.nextAttemptAt.relative(to: now))"
+        default:
+            state += " \(detail.updatedAt.relative(to: now))"
+        }
+        var fields: [(String, String)] = [
+            ("Queue ID", "\(entry.id)"),
+            ("State", state),
+            ("Arrived", "\(entry.createdAt.relative(to: now)) (\(entry.createdAt.iso8601))"),
+            ("Size", "\(entry.size) bytes"),
+            ("Attempts", "\(entry.attempts)"),
+            ("Sender", entry.sender.isEmpty ? "<>" : entry.sender),
+        ]
+        if let error = entry.lastError { fields.append(("Last error", error)) }
+        var out = fields.map { "\($0.0 + ":")".padding(toLength: 12, withPad: " ", startingAt: 0) + $0.1 }
+            .joined(separator: "\n") + "\n"
+
+        out += "\nRecipients:\n"
+        let width = entry.recipients.map(\.address.count).max() ?? 0
+        for recipient in entry.recipients {
+            out += "  " + recipient.address.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + recipient.state
+            if let reply = recipient.lastReply { out += "  " + reply }
+            out += "\n"
+        }
+
+        out += "\nHeaders:\n"
+        for field in RawMessage(normalizedBytes: detail.content).fields {
+            for line in field.lines { out += "  " + String(decoding: line, as: UTF8.self) + "\n" }
+        }
+
+        out += "\nAttempts:\n"
+        if detail.attempts.isEmpty { out += "  none yet\n" }
+        for (number, attempt) in detail.attempts.enumerated() {
+            out += "  \(number + 1). \(attempt.startedAt.iso8601) (\(attempt.startedAt.relative(to: now)))  \(attempt.outcome)"
+                + "  \(attempt.server)  \(attempt.duration.wholeMilliseconds) ms\n"
+            out += "     \(attempt.reply)\n"
+        }
+        return out
+    }
+}

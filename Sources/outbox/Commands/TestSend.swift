@@ -1,0 +1,121 @@
+import ArgumentParser
+import Foundation
+import Glibc
+import OutboxConfig
+import OutboxCore
+import OutboxStore
+
+/// `outbox test-send --to ADDR`: queues a test message the way a producer does and waits for its outcome.
+struct TestSend: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "test-send",
+        abstract: "Queue a test message through the spool and wait (bounded) for the daemon's outcome.",
+        discussion: """
+            Writes the message into the spool like any producer (so it needs write access to the \
+            spool: root or the outbox group), then follows it in the queue. Exit 0 when it was \
+            sent; 69 (EX_UNAVAILABLE) when the server refused it for good; 75 (EX_TEMPFAIL) when \
+            it was deferred or no outcome came within --timeout (it stays queued either way); 65 \
+            when outboxd rejected the file.
+
+            Examples:
+              outbox test-send --to admin@example.org
+              outbox test-send --to admin@example.org --from xnat@example.org --timeout 2m
+            """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(name: .long, help: ArgumentHelp("The recipient.", valueName: "address"))
+    var to: String
+
+    @Option(name: .long, help: ArgumentHelp("The sender (default: smtp.from, else root@this host).", valueName: "address"))
+    var from: String?
+
+    @Option(name: .long, help: ArgumentHelp("How long to wait for the outcome.", valueName: "duration"))
+    var timeout: String = "60s"
+
+    func run() async throws {
+        guard let limit = DurationParser.parse(timeout) else {
+            throw ExitStatus.usage.fail("--timeout: \"\(timeout)\" is not a duration (use 30s, 2m)")
+        }
+        let configuration: OutboxConfiguration
+        do {
+            configuration = try await OutboxConfiguration.load(file: global.config)
+        } catch {
+            throw ExitStatus.config.fail("\(error)")
+        }
+        let recipient: EmailAddress, sender: EmailAddress
+        do {
+            recipient = try EmailAddress(to)
+            sender = try from.map { try EmailAddress($0) } ?? configuration.smtp.from ?? EmailAddress("root@\(Self.hostname)")
+        } catch {
+            throw ExitStatus.usage.fail("\(error)")
+        }
+
+        let now = UnixTime.current
+        let name = "test-send-\(getpid())-\(now.milliseconds).eml"
+        let spool = configuration.spool.directory
+        let text = """
+            From: \(sender.value)
+            To: \(recipient.value)
+            Subject: outbox test message
+
+            This is a test message from `outbox test-send` on \(Self.hostname), \(RFC5322Date.format(now)).
+
+            """
+        try Self.write(Data(text.utf8), to: spool + "/tmp/" + name, then: spool + "/new/" + name)
+
+        let store = try await global.openQueue()
+        let clock = ContinuousClock()
+        let deadline = clock.now + limit
+        var id: QueueID?
+        while clock.now < deadline {
+            if id == nil {
+                if let reason = try? String(contentsOfFile: spool + "/failed/" + name + ".error", encoding: .utf8) {
+                    throw ExitStatus.dataError.fail("outboxd rejected the test message: " + reason.trimmingWhitespace())
+                }
+                id = try? await store.queueID(spoolName: name)
+                if let id { print("queued as \(id)") }
+            }
+            if let id, let detail = try? await store.message(id, now: .current) {
+                let reply = detail.attempts.last?.reply ?? detail.entry.lastError ?? ""
+                switch detail.entry.state {
+                case .sent:
+                    print("sent to \(recipient.value): \(reply)")
+                    return
+                case .failed:
+                    throw ExitStatus.unavailable.fail("failed for good: \(reply)")
+                case .deferred:
+                    throw ExitStatus.tempFail.fail(
+                        "deferred: \(reply); next attempt \(detail.entry.nextAttemptAt.relative(to: .current)) (outbox show \(id))")
+                case .held:
+                    throw ExitStatus.tempFail.fail("held by an admin (outbox release \(id))")
+                case .queued:
+                    break
+                }
+            }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        if let id {
+            throw ExitStatus.tempFail.fail("no outcome within \(timeout); the message stays queued (outbox show \(id))")
+        }
+        throw ExitStatus.tempFail.fail("outboxd did not take the message within \(timeout) (is it running?); it waits in \(spool)/new")
+    }
+
+    static var hostname: String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count) == 0 else { return "localhost" }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// The producer's protocol: a complete file in tmp/, then a rename into new/.
+    static func write(_ data: Data, to temporary: String, then final: String) throws {
+        guard FileManager.default.createFile(atPath: temporary, contents: data, attributes: [.posixPermissions: 0o640]) else {
+            throw ExitStatus.noPermission.fail("cannot write \(temporary) (test-send needs write access to the spool: root or the outbox group)")
+        }
+        guard rename(temporary, final) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(temporary)
+            throw ExitStatus.noPermission.fail("cannot move the test message into \(final): \(reason)")
+        }
+    }
+}
