@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole test suite: unit tests, and end-to-end tests against real SQLite files and real SMTP
+# The whole test suite: unit tests; end-to-end tests against real SQLite files and real SMTP
 # servers on 127.0.0.1, driving the real outboxd and outbox binaries.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -7,3 +7,6 @@ bash scripts/setup-debian.sh
 # Build the executables as well as the tests: the end-to-end tests run the built binaries.
 swift build --build-tests
 swift test --skip-build "$@"
+# The same daemon under a real systemd (PID 1 in a Debian 12 container): readiness, status,
+# reload, watchdog restart, clean stop, journald fields, unit hardening.
+bash scripts/systemd-test.sh

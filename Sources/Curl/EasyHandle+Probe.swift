@@ -14,29 +14,14 @@ extension EasyHandle {
         state.bodyOffset = 0
         state.transcript = SMTPTranscript()
         do {
-            try set(CURLOPT_PROTOCOLS_STR, "smtp,smtps")
-            try set(CURLOPT_URL, request.url)
+            try configureSession(for: request)
             try set(CURLOPT_UPLOAD, 0)
             try set(CURLOPT_FRESH_CONNECT, 1)
             try set(CURLOPT_FORBID_REUSE, 1)
-            try set(CURLOPT_USE_SSL, Int(request.requireStartTLS ? CURLUSESSL_ALL.rawValue : CURLUSESSL_NONE.rawValue))
-            try set(CURLOPT_SSL_VERIFYPEER, request.skipCertificateVerification ? 0 : 1)
-            try set(CURLOPT_SSL_VERIFYHOST, request.skipCertificateVerification ? 0 : 2)
-            if let credentials = request.credentials {
-                try set(CURLOPT_USERNAME, credentials.username)
-                try set(CURLOPT_PASSWORD, credentials.password)
-                try set(CURLOPT_LOGIN_OPTIONS, credentials.mechanisms.map { "AUTH=\($0)" }.joined(separator: ";"))
-            } else {
-                try set(CURLOPT_USERNAME, pointer: nil)
-                try set(CURLOPT_PASSWORD, pointer: nil)
-                try set(CURLOPT_LOGIN_OPTIONS, pointer: nil)
-            }
             try set(CURLOPT_MAIL_FROM, pointer: nil)
             try set(CURLOPT_MAIL_RCPT, slist: nil)
             try set(CURLOPT_CUSTOMREQUEST, "NOOP")
             try check(outbox_curl_set_data_callback(raw, CURLOPT_WRITEFUNCTION, { _, size, count, _ in size * count }))
-            try set(CURLOPT_CONNECTTIMEOUT_MS, request.connectTimeoutMilliseconds)
-            try set(CURLOPT_SERVER_RESPONSE_TIMEOUT, request.responseTimeoutSeconds)
         } catch {
             return SMTPTransferResult(error: error, transcript: state.transcript)
         }

@@ -111,14 +111,18 @@ extension EasyHandle {
         return names
     }
 
-    private func configure(for request: SMTPTransferRequest) throws(CurlError) {
+    /// The part of a session that sending and probing share: where to connect, the TLS policy and
+    /// trust, the login, and the timeouts.
+    func configureSession(for request: SMTPTransferRequest) throws(CurlError) {
         try set(CURLOPT_PROTOCOLS_STR, "smtp,smtps")
         try set(CURLOPT_URL, request.url)
-        try set(CURLOPT_UPLOAD, 1)
-        try set(CURLOPT_INFILESIZE_LARGE, request.body.count)
         try set(CURLOPT_USE_SSL, Int(request.requireStartTLS ? CURLUSESSL_ALL.rawValue : CURLUSESSL_NONE.rawValue))
         try set(CURLOPT_SSL_VERIFYPEER, request.skipCertificateVerification ? 0 : 1)
         try set(CURLOPT_SSL_VERIFYHOST, request.skipCertificateVerification ? 0 : 2)
+        try set(CURLOPT_CERTINFO, 1)
+        if let caFile = request.caFile {
+            try set(CURLOPT_CAINFO, caFile)
+        }
         if let credentials = request.credentials {
             try set(CURLOPT_USERNAME, credentials.username)
             try set(CURLOPT_PASSWORD, credentials.password)
@@ -129,6 +133,14 @@ extension EasyHandle {
             try set(CURLOPT_PASSWORD, pointer: nil)
             try set(CURLOPT_LOGIN_OPTIONS, pointer: nil)
         }
+        try set(CURLOPT_CONNECTTIMEOUT_MS, request.connectTimeoutMilliseconds)
+        try set(CURLOPT_SERVER_RESPONSE_TIMEOUT, request.responseTimeoutSeconds)
+    }
+
+    private func configure(for request: SMTPTransferRequest) throws(CurlError) {
+        try configureSession(for: request)
+        try set(CURLOPT_UPLOAD, 1)
+        try set(CURLOPT_INFILESIZE_LARGE, request.body.count)
         try set(CURLOPT_MAIL_FROM, "<\(request.mailFrom)>")
         if let recipientList { curl_slist_free_all(recipientList) }
         recipientList = nil
@@ -137,17 +149,11 @@ extension EasyHandle {
         }
         try set(CURLOPT_MAIL_RCPT, slist: recipientList)
         try set(outbox_curlopt_mail_rcpt_allowfails, 1)
-        try set(CURLOPT_CONNECTTIMEOUT_MS, request.connectTimeoutMilliseconds)
-        try set(CURLOPT_SERVER_RESPONSE_TIMEOUT, request.responseTimeoutSeconds)
         // A stalled transfer: under 1 byte/s for the response timeout.
         try set(CURLOPT_LOW_SPEED_LIMIT, 1)
         try set(CURLOPT_LOW_SPEED_TIME, request.responseTimeoutSeconds)
         try set(CURLOPT_MAXAGE_CONN, 300)
         try set(CURLOPT_MAXLIFETIME_CONN, request.maximumConnectionAgeSeconds)
-        try set(CURLOPT_CERTINFO, 1)
-        if let caFile = request.caFile {
-            try set(CURLOPT_CAINFO, caFile)
-        }
     }
 
     func installCallbacks() throws(CurlError) {

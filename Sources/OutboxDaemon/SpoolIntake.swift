@@ -2,6 +2,7 @@ import Glibc
 import Logging
 import OutboxConfig
 import OutboxCore
+import OutboxDelivery
 import OutboxStore
 import ServiceLifecycle
 

@@ -1,18 +1,4 @@
 import Curl
-import Dispatch
-
-/// Runs jobs on one dedicated serial queue, so a blocking `curl_easy_perform` never holds a
-/// thread of Swift's cooperative pool.
-final class DedicatedQueueExecutor: SerialExecutor, @unchecked Sendable {  // DispatchQueue is thread-safe
-    private let queue: DispatchQueue
-
-    init(label: String) { queue = DispatchQueue(label: label) }
-
-    func enqueue(_ job: consuming ExecutorJob) {
-        let job = UnownedJob(job)
-        queue.async { job.runSynchronously(on: self.asUnownedSerialExecutor()) }
-    }
-}
 
 /// One delivery lane: one serial queue, one reused easy handle (so one reused SMTP connection).
 actor SMTPLane {
