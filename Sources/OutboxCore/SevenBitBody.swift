@@ -1,7 +1,8 @@
 /// Makes a message's body 7-bit clean for the wire, without changing what the recipient sees.
 ///
 /// libcurl never sends `BODY=8BITMIME`, so 8-bit bytes after `DATA` break RFC 5321 and some relays
-/// mangle or refuse them. A body (or MIME part) with bytes ≥ 0x80 or NUL that is sent as is
+/// mangle or refuse them. A body (or MIME part) with bytes ≥ 0x80 or NUL, or with a line over 998
+/// octets, that is sent as is
 /// (`7bit`, `8bit` or no Content-Transfer-Encoding) is re-encoded as quoted-printable and labelled
 /// so; multipart bodies are walked part by part (nested ones too). `base64`/`quoted-printable`
 /// parts and `message/*` parts (which may not be re-encoded) are left alone. A body without a
@@ -32,8 +33,24 @@ public enum SevenBitBody {
         bytes.contains { $0 >= 0x80 || $0 == 0 }
     }
 
+    /// RFC 5321 §4.5.3.1.6: a line is at most 998 octets before CRLF; servers answer a longer one
+    /// with "500 Line too long" (aiosmtpd does), which would fail the mail. Postfix wraps such lines
+    /// (smtp_line_length_limit); we re-encode the body as quoted-printable, which keeps the text.
+    static func hasOverlongLine(_ bytes: some Sequence<UInt8>) -> Bool {
+        var length = 0
+        for byte in bytes {
+            if byte == 10 || byte == 13 {
+                length = 0
+            } else {
+                length += 1
+                if length > 998 { return true }
+            }
+        }
+        return false
+    }
+
     private static func encode(_ message: RawMessage, isPart: Bool) -> RawMessage {
-        guard needsEncoding(message.body) else { return message }
+        guard needsEncoding(message.body) || hasOverlongLine(message.body) else { return message }
         let encoding = message.values(of: "Content-Transfer-Encoding").first?.lowercased() ?? "7bit"
         guard encoding == "7bit" || encoding == "8bit" else { return message }  // base64, QP, binary
         let contentType = message.values(of: "Content-Type").first ?? ""

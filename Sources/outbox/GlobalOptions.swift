@@ -28,7 +28,7 @@ struct GlobalOptions: ParsableArguments {
             throw ExitStatus.noInput.fail("no queue database at \(path) (has outboxd run yet?)")
         }
         guard FileManager.default.isReadableFile(atPath: path) else {
-            throw ExitStatus.noPermission.fail("cannot read \(path): permission denied (admins must be in the outbox group)")
+            throw ExitStatus.noPermission.fail("cannot read \(path): permission denied (admins must be in the outbox-admin group)")
         }
         if forWriting && !FileManager.default.isWritableFile(atPath: path) {
             throw ExitStatus.noPermission.fail("cannot change \(path): permission denied (run as root or the outbox user)")

@@ -53,6 +53,17 @@ struct SevenBitBodyTests {
         #expect(Self.decodeQP(body(sent)) == Array(original.body))
     }
 
+    @Test("A 7-bit line over 998 octets (RFC 5321's limit) is re-encoded as quoted-printable, the text unchanged")
+    func overlongLine() throws {
+        let original = try message("From: a@example.org\nSubject: s\n\nshort\n\(String(repeating: "x", count: 1500))\nend\n")
+        let sent = SevenBitBody.apply(to: original)
+        #expect(sent.values(of: "Content-Transfer-Encoding") == ["quoted-printable"])
+        #expect(body(sent).split(separator: "\r\n").allSatisfy { $0.utf8.count <= 76 })
+        #expect(Self.decodeQP(body(sent)) == Array(original.body))
+        let exactlyAtLimit = try message("From: a@example.org\nSubject: s\n\n\(String(repeating: "y", count: 998))\n")
+        #expect(SevenBitBody.apply(to: exactlyAtLimit) == exactlyAtLimit, "998 octets is allowed and left alone")
+    }
+
     @Test("7-bit bodies, base64 and quoted-printable bodies are sent exactly as stored")
     func untouched() throws {
         let plain = try message("From: a@example.org\nSubject: s\n\nplain ascii\n")
