@@ -36,6 +36,14 @@ public struct IncomingMessage: Sendable, Hashable {
 
     /// Parses an RFC 5322 message the way `sendmail -t` does.
     public init(eml input: some Collection<UInt8>, context: Context) throws(Rejection) {
+        try self.init(eml: input, context: context, envelopeSender: nil, envelopeRecipients: nil)
+    }
+
+    /// Parses an RFC 5322 message; an envelope given from outside (sendmail's `-f` and recipient
+    /// arguments) replaces the one in the header, whose addresses are then not interpreted at all —
+    /// cron writes `From: root (Cron Daemon)` and `To: root`, which are no SMTP addresses.
+    init(eml input: some Collection<UInt8>, context: Context, envelopeSender: EmailAddress?,
+         envelopeRecipients: [EmailAddress]?) throws(Rejection) {
         var message: RawMessage
         do {
             message = try RawMessage(normalizing: input)
@@ -43,10 +51,13 @@ public struct IncomingMessage: Sendable, Hashable {
             throw Rejection(error.description)
         }
 
-        let from = try Self.addresses(in: message, field: "From")
-        let senderField = try Self.addresses(in: message, field: "Sender")
+        let from = envelopeSender == nil ? try Self.addresses(in: message, field: "From") : []
+        let senderField = envelopeSender == nil ? try Self.addresses(in: message, field: "Sender") : []
         let sender: EmailAddress
-        if from.count > 1, let first = senderField.first {
+        if let envelopeSender {
+            sender = envelopeSender
+            if message.values(of: "From").isEmpty { message.appendField(name: "From", value: envelopeSender.value) }
+        } else if from.count > 1, let first = senderField.first {
             sender = first
         } else if let first = from.first {
             sender = first
@@ -57,11 +68,13 @@ public struct IncomingMessage: Sendable, Hashable {
             throw Rejection("no sender: the message has no From: header and smtp.from is not set")
         }
 
-        var recipients: [EmailAddress] = []
-        var seen = Set<String>()
-        for field in ["To", "Cc", "Bcc"] {
-            for address in try Self.addresses(in: message, field: field) where seen.insert(address.value.lowercased()).inserted {
-                recipients.append(address)
+        var recipients: [EmailAddress] = envelopeRecipients ?? []
+        if envelopeRecipients == nil {
+            var seen = Set<String>()
+            for field in ["To", "Cc", "Bcc"] {
+                for address in try Self.addresses(in: message, field: field) where seen.insert(address.value.lowercased()).inserted {
+                    recipients.append(address)
+                }
             }
         }
         guard !recipients.isEmpty else { throw Rejection("no recipients: To:, Cc: and Bcc: are empty or missing") }

@@ -190,6 +190,33 @@ struct ProducerTests {
         #expect(daemon.terminate() == 0)
     }
 
+    @Test("cron's mail to a local user goes to smtp.from, as nullmailer's adminaddr does; without smtp.from it is refused")
+    func cronToLocalUser() async throws {
+        let server = try SMTPTestServer()
+        let daemon = DaemonUnderTest()
+        daemon.configure(smtp: ["host: 127.0.0.1", "port: \(server.port)", "from: admin@xnat.example.org"])
+        try await daemon.start()
+        // What cron runs: sendmail -FCronDaemon -i -B8BITMIME -oem root, with its own header.
+        let cronMail = "From: root (Cron Daemon)\nTo: root\nSubject: Cron <root@xnat> /usr/local/bin/backup\n\nbackup done\n"
+        let sent = try run(
+            Paths.outbox, ["sendmail", "--config", daemon.configPath, "-FCronDaemon", "-i", "-B8BITMIME", "-oem", "root"],
+            stdin: cronMail)
+        #expect(sent.status == 0, "\(sent.stderr)")
+        #expect(await eventually { server.received().count == 1 }, "\(daemon.logText)")
+        let message = try #require(server.received().first)
+        #expect(message.mail_from == "admin@xnat.example.org")
+        #expect(message.rcpt_tos == ["admin@xnat.example.org"])
+        #expect(message.data.contains("Subject: Cron <root@xnat> /usr/local/bin/backup"))
+        #expect(message.data.contains("From: root (Cron Daemon)"), "the header stays as cron wrote it")
+        daemon.terminate()
+
+        let bare = DaemonUnderTest()
+        bare.configure(smtp: ["host: 127.0.0.1", "port: \(server.port)"])
+        let refused = try run(Paths.outbox, ["sendmail", "--config", bare.configPath, "-i", "root"], stdin: cronMail)
+        #expect(refused.status == 65)
+        #expect(refused.stderr.contains("local recipient \"root\" has no domain: set smtp.from"), "\(refused.stderr)")
+    }
+
     @Test("outbox enqueue and sendmail -t (a link named sendmail) deliver; bad input is refused with status 65")
     func cliEntries() async throws {
         let server = try SMTPTestServer()

@@ -49,14 +49,10 @@ extension IncomingMessage {
         if !recipientValues.isEmpty && recipients.isEmpty {
             throw Rejection("no recipients: \(Self.envelopeRecipientsField) is empty")
         }
-        // Let the sendmail -t parser do the rest (Bcc removal, Date, Message-ID, From from
-        // smtp.from); a Bcc naming an envelope recipient satisfies its "no recipients" check
-        // and is removed like any Bcc.
-        if let sender, raw.values(of: "From").isEmpty { raw.appendField(name: "From", value: sender.value) }
-        if let first = recipients.first { raw.appendField(name: "Bcc", value: first.value) }
-        var message = try IncomingMessage(eml: raw.bytes, context: context)
-        if let sender { message.envelope.sender = sender }
-        if !recipients.isEmpty { message.envelope.recipients = recipients }
-        self = message
+        // The sendmail -t parser does the rest (Bcc removal, Date, Message-ID, From when missing);
+        // header addresses the explicit envelope replaces are not interpreted.
+        try self.init(
+            eml: raw.bytes, context: context, envelopeSender: sender,
+            envelopeRecipients: recipients.isEmpty ? nil : recipients)
     }
 }

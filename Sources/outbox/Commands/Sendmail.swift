@@ -103,6 +103,16 @@ struct Sendmail: AsyncParsableCommand {
         var recipients: [String] = []
         for argument in options.recipients {
             for spec in AddressList.addrSpecs(in: argument) {
+                if Self.isLocalName(spec) {
+                    // cron and mail(1) write to local users ("root"); like nullmailer's adminaddr,
+                    // their mail goes to the site's admin address.
+                    guard let admin = submission.defaultSender else {
+                        throw ExitStatus.dataError.fail(
+                            "local recipient \"\(spec.printableExcerpt)\" has no domain: set smtp.from, the admin address mail for local users is sent to")
+                    }
+                    recipients.append(admin.value)
+                    continue
+                }
                 do {
                     recipients.append(try EmailAddress(spec).value)
                 } catch {
@@ -128,6 +138,14 @@ struct Sendmail: AsyncParsableCommand {
         } catch {
             throw ExitStatus.dataError.fail("message refused: \(error)")
         }
+        // Without -f, a From: that holds no address (cron's "root (Cron Daemon)") sends as smtp.from.
+        if sender == nil, !options.extractRecipients, let admin = submission.defaultSender,
+            !raw.values(of: "From").contains(where: { value in
+                AddressList.addrSpecs(in: value).contains { (try? EmailAddress($0)) != nil }
+            })
+        {
+            sender = admin.value
+        }
         var header: [String] = []
         if let fullName = options.fullName, raw.values(of: "From").isEmpty,
             let address = sender ?? submission.defaultSender?.value
@@ -152,6 +170,12 @@ struct Sendmail: AsyncParsableCommand {
         }
         let content = header.isEmpty ? raw.bytes : Array(header.map { $0 + "\r\n" }.joined().utf8) + raw.bytes
         _ = try submission.submit(content, extension: "eml")
+    }
+
+    /// A local user name such as `root` or `www-data`: no `@`, only characters a login name has.
+    static func isLocalName(_ spec: String) -> Bool {
+        !spec.isEmpty && !spec.contains("@")
+            && spec.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }
     }
 
     /// Classic sendmail without -i: a line holding only "." ends the message.
