@@ -150,6 +150,21 @@ struct DaemonEndToEndTests {
         #expect(socket.receive().contains { $0.hasPrefix("STOPPING=1") })
     }
 
+    @Test("When inotify misses files (here: new/ replaced under the watch), the periodic rescan still takes them")
+    func rescanCatchesMissedEvents() async throws {
+        let server = try SMTPTestServer()
+        let daemon = DaemonUnderTest()
+        daemon.configure(smtp: ["host: 127.0.0.1", "port: \(server.port)"], extra: "  rescan_interval: 1s\n")
+        try await daemon.start()
+        // The watch follows the old directory's inode; the new new/ gets no events at all.
+        try FileManager.default.moveItem(atPath: daemon.spool + "/new", toPath: daemon.spool + "/new.replaced")
+        try FileManager.default.createDirectory(atPath: daemon.spool + "/new", withIntermediateDirectories: false)
+        try daemon.drop("missed.eml", "From: a@example.org\nTo: b@example.org\nSubject: missed event\n\nx\n")
+        #expect(await eventually { server.received().count == 1 }, "\(daemon.logText)")
+        #expect(server.received().first?.data.contains("Subject: missed event") == true)
+        daemon.terminate()
+    }
+
     @Test("A bad configuration stops outboxd at once with one line naming the file and key (exit 78)",
           arguments: [
             ("smtp:\n  start_tsl: true\n", "smtp.start_tsl: unknown key (did you mean smtp.start_tls?)"),
