@@ -77,6 +77,10 @@ public enum SMTPSettingsCheck {
                                 settings: true)
                 }
                 if tlsErrors.contains(code) {
+                    // The server agreed to STARTTLS; it is the handshake or the certificate that failed.
+                    if code == 60, let agreed = replies.first(where: { $0.command == "STARTTLS" && $0.code == 220 }) {
+                        steps.append(SettingsCheckStep(name: "STARTTLS", result: .passed, detail: agreed.text))
+                    }
                     return fail(code == 60 ? "certificate" : "STARTTLS", errorText,
                                 fix: code == 60 ? certificateFix : "check smtp.start_tls and the server's TLS setup", settings: true)
                 }

@@ -386,6 +386,23 @@ struct CLITests {
                 "\(bad.stderr)")
     }
 
+    @Test("check-config checks the certificate after STARTTLS: self-signed fails naming smtp.ssl_trust; trusted passes")
+    func checkConfigCertificate() throws {
+        let scratch = Scratch()
+        let certificate = try SMTPSettingsTests.TestCertificate(in: scratch)
+        let server = try SMTPTestServer(arguments: certificate.serverArguments)
+        let untrusted = try Self.checkConfig(["host: 127.0.0.1", "port: \(server.port)", "start_tls: true"])
+        #expect(untrusted.status == 78, "\(untrusted.stdout)")
+        #expect(untrusted.lines.contains { $0.hasPrefix("ok   STARTTLS") }, "the server agreed; the certificate failed")
+        #expect(untrusted.lines.contains { $0.hasPrefix("FAIL certificate") && $0.contains("self-signed") }, "\(untrusted.stdout)")
+        #expect(untrusted.stdout.contains("smtp.ssl_trust"))
+        let trusted = try Self.checkConfig(["host: 127.0.0.1", "port: \(server.port)", "start_tls: true", "ssl_trust: 127.0.0.1"])
+        #expect(trusted.status == 0, "\(trusted.stdout)")
+        #expect(trusted.lines.contains { $0.hasPrefix("ok   STARTTLS") })
+        #expect(trusted.lines.contains { $0.hasPrefix("ok   certificate not verified (smtp.ssl_trust)") })
+        #expect(server.received().isEmpty, "check-config never sends mail")
+    }
+
     @Test("delete asks on a terminal: no keeps the message (exit 1), yes deletes it")
     func deleteAsksOnTerminal() async throws {
         let daemon = DaemonUnderTest()
