@@ -71,9 +71,16 @@ extension QueueStore {
             for row in try Row.fetchAll(db, sql: "SELECT state, count(*) AS n FROM message GROUP BY state") {
                 if let state = QueueState(rawValue: row["state"]) { counts.byState[state] = row["n"] }
             }
-            counts.oldestWaiting = try Int64.fetchOne(
-                db, sql: "SELECT min(created_at) FROM message WHERE state IN ('queued', 'deferred')"
-            ).map(UnixTime.init(milliseconds:))
+            // Ids grow with arrival, and message_state holds (state, id): the first entry of each
+            // state is its oldest message, found without a scan.
+            let oldestIDs = try ["queued", "deferred"].compactMap { state in
+                try Int64.fetchOne(db, sql: "SELECT min(id) FROM message WHERE state = ?", arguments: [state])
+            }
+            if let oldest = oldestIDs.min() {
+                counts.oldestWaiting = try Int64.fetchOne(
+                    db, sql: "SELECT created_at FROM message WHERE id = ?", arguments: [oldest]
+                ).map(UnixTime.init(milliseconds:))
+            }
             return counts
         }
     }

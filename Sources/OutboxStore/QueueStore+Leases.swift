@@ -66,7 +66,7 @@ extension QueueStore {
                 sql: """
                     UPDATE message SET lease_owner = ?, lease_expires_at = ?
                     WHERE id IN (
-                        SELECT id FROM message
+                        SELECT id FROM message INDEXED BY message_due
                         WHERE state IN ('queued', 'deferred') AND next_attempt_at <= ?
                           AND (lease_expires_at IS NULL OR lease_expires_at <= ?)
                         ORDER BY next_attempt_at LIMIT ?)
@@ -181,12 +181,20 @@ extension QueueStore {
     /// When the earliest queued or deferred message falls due (nil when none is waiting).
     public func nextDueTime() async throws -> UnixTime? {
         try await pool.read { db in
-            try Int64.fetchOne(
+            // Both walk an index from its start: the earliest message nobody holds, and the earliest
+            // lease to run out (leased messages are few: at most one per worker and daemon).
+            let unleased = try Int64.fetchOne(
                 db, sql: """
-                    SELECT min(max(next_attempt_at, COALESCE(lease_expires_at, 0))) FROM message
-                    WHERE state IN ('queued', 'deferred')
-                    """
-            ).map(UnixTime.init(milliseconds:))
+                    SELECT next_attempt_at FROM message INDEXED BY message_due
+                    WHERE state IN ('queued', 'deferred') AND lease_owner IS NULL
+                    ORDER BY next_attempt_at LIMIT 1
+                    """)
+            let leaseEnd = try Int64.fetchOne(
+                db, sql: """
+                    SELECT min(max(next_attempt_at, lease_expires_at)) FROM message INDEXED BY message_leased
+                    WHERE lease_owner IS NOT NULL AND state IN ('queued', 'deferred')
+                    """)
+            return [unleased, leaseEnd].compactMap { $0 }.min().map(UnixTime.init(milliseconds:))
         }
     }
 }
