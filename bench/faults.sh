@@ -35,7 +35,7 @@ config=${BENCH_CONFIG:-debug}
 
 if [[ $scenario == smoke ]]; then
     status=0
-    for run in "kill9 300 8" "flapping 60" "disk-full 600" "two-daemons 300" "corrupt-db" "fuzz 100000 300 40"; do
+    for run in "kill9 300 8" "flapping 400" "disk-full 600" "two-daemons 300" "corrupt-db" "fuzz 50000 300 40"; do
         bash "$0" $run || status=1
     done
     exit $status

@@ -43,7 +43,7 @@ struct Fuzz {
                 rejected += 1
                 if !isOneLine(error.reason) {
                     violations += 1
-                    if violations <= 10 { print("fuzz: spool input \(index) (\(name)): rejection is not one line: \(error.reason.debugDescription)") }
+                    if violations <= 10 { print("fuzz: spool input \(index) (\(name)): rejection is not one line: \(String(error.reason.debugDescription.prefix(300)))") }
                 }
             }
         }
@@ -68,7 +68,7 @@ struct Fuzz {
                 configRejected += 1
                 if !isOneLine(error.description) {
                     configViolations += 1
-                    if configViolations <= 10 { print("fuzz: config input \(index): rejection is not one line: \(error.description.debugDescription)") }
+                    if configViolations <= 10 { print("fuzz: config input \(index): rejection is not one line: \(String(error.description.debugDescription.prefix(300)))") }
                 }
             }
         }
