@@ -12,7 +12,7 @@
 #                         the backoff (first_retry 1s, max_retry_delay 3s) in the history. Default 1000.
 #   disk-full [N]         the database on a small tmpfs fills up while producers keep writing:
 #                         intake pauses with a log line, spool files stay in new/ (none quarantined),
-#                         intake resumes when the tmpfs grows. Default 3000 files.
+#                         intake resumes ("Intake resumed" logged) when the tmpfs grows. Default 3000.
 #   two-daemons [N]       two outboxd on one database and spool drain together: duplicates = 0.
 #   corrupt-db            a damaged and a non-SQLite database: outboxd and `outbox list` refuse with
 #                         one line each and a sysexits code, and the file is left byte-identical.
@@ -240,15 +240,19 @@ scenario_disk_full() {
     line=$(grep -m1 'Intake paused' "$dir/outboxd.log" | cut -c1-300 || true)
     # Space returns.
     mount -o remount,size=256m "$dir/db"
-    local resumed=no
-    wait_until 300 "[[ \$(find $dir/spool/new -type f | wc -l) -eq 0 ]]" && resumed=yes
+    local resumed=no started
+    started=$(now)
+    wait_until 300 "grep -q 'Intake resumed' $dir/outboxd.log" && resumed=yes
+    local resume_s
+    resume_s=$(awk -v a="$started" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }')
+    wait_until 300 "[[ \$(find $dir/spool/new -type f | wc -l) -eq 0 ]]" || resumed=no
     local queued
     queued=$(sqlite3 "file:$dir/db/queue.sqlite3?mode=ro" "SELECT count(*) FROM message")
     kill -0 "$outboxd_pid" 2>/dev/null || alive=no
     outboxd_stop
     umount "$dir/db"; mounted=
     quarantined=$((quarantined + $(find "$dir/spool/failed" -type f | wc -l)))
-    echo "disk-full: files=$n paused=$paused queued_when_full=$queued_full waiting_in_new=$waiting quarantined=$quarantined resumed=$resumed queued=$queued daemon_alive=$alive"
+    echo "disk-full: files=$n paused=$paused queued_when_full=$queued_full waiting_in_new=$waiting quarantined=$quarantined resumed=$resumed resumed_after_s=$resume_s queued=$queued daemon_alive=$alive"
     echo "disk-full: log: $line"
     [[ $paused == yes && $resumed == yes && $alive == yes && $quarantined == 0 && $queued == "$n" && $waiting -gt 0 ]]
 }
