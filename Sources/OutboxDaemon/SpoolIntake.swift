@@ -60,7 +60,7 @@ actor SpoolIntake: Service {
     private func scanUntilWritable() async {
         await scan()
         while state.snapshot.intakeProblem != nil && !Task.isCancelled && !Task.isShuttingDownGracefully {
-            try? await Task.sleep(for: Self.pausedRetryInterval)
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: Self.pausedRetryInterval) }
             await scan()
         }
     }
