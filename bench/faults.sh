@@ -12,7 +12,8 @@
 #                         the backoff (first_retry 1s, max_retry_delay 3s) in the history. Default 1000.
 #   disk-full [N]         the database on a small tmpfs fills up while producers keep writing:
 #                         intake pauses with a log line, spool files stay in new/ (none quarantined),
-#                         intake resumes ("Intake resumed" logged) when the tmpfs grows. Default 3000.
+#                         intake resumes ("Intake resumed" logged) when the tmpfs grows; STATUS (a
+#                         stand-in notify socket) says "intake paused: …" meanwhile. Default 3000.
 #   two-daemons [N]       two outboxd on one database and spool drain together: duplicates = 0.
 #   corrupt-db            a damaged and a non-SQLite database: outboxd and `outbox list` refuse with
 #                         one line each and a sysexits code, and the file is left byte-identical.
@@ -51,11 +52,13 @@ build() {
 
 server_pid=
 second_pid=
+notify_pid=
 mounted=
 cleanup() {
     outboxd_stop
     [[ -n $second_pid ]] && kill -TERM "$second_pid" 2>/dev/null
     [[ -n $server_pid ]] && kill "$server_pid" 2>/dev/null
+    [[ -n $notify_pid ]] && kill "$notify_pid" 2>/dev/null
     wait 2>/dev/null || true
     [[ -n $mounted ]] && umount "$mounted" 2>/dev/null
     return 0
@@ -222,7 +225,18 @@ scenario_disk_full() {
     outboxd_configure "$dir" "$sink_port" false
     sed -i "s|database: .*|database: $dir/db/queue.sqlite3|" "$dir/outbox.yaml"
     sed -i "s|level: warning|level: notice|" "$dir/outbox.yaml"
-    outboxd_start "$dir"
+    # A stand-in for systemd's notify socket records every sd_notify datagram (READY, STATUS, …).
+    /usr/bin/python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+with open(sys.argv[2], "ab", 0) as f:
+    while True:
+        f.write(s.recv(65536).replace(b"\n", b" ") + b"\n")
+' "$work/notify.sock" "$work/notify.log" &
+    notify_pid=$!
+    wait_until 10 "[[ -S $work/notify.sock ]]"
+    NOTIFY_SOCKET=$work/notify.sock outboxd_start "$dir"
     wait_until 20 "[[ -d $dir/spool/new ]]"
     produce "$dir/spool" 0 "$n" &
     local producer=$!
@@ -236,8 +250,10 @@ scenario_disk_full() {
     waiting=$(find "$dir/spool/new" -type f | wc -l)
     quarantined=$(find "$dir/spool/failed" -type f | wc -l)
     queued_full=$(sqlite3 "file:$dir/db/queue.sqlite3?mode=ro" "SELECT count(*) FROM message" 2>/dev/null || echo "?")
-    local line
+    local line status_line
     line=$(grep -m1 'Intake paused' "$dir/outboxd.log" | cut -c1-300 || true)
+    wait_until 30 "grep -q 'intake paused' $work/notify.log" || true
+    status_line=$(grep -o -m1 'STATUS=[^ ]* [^=]*intake paused: [^=]*' "$work/notify.log" | cut -c1-300 || true)
     # Space returns.
     mount -o remount,size=256m "$dir/db"
     local resumed=no started
@@ -246,15 +262,17 @@ scenario_disk_full() {
     local resume_s
     resume_s=$(awk -v a="$started" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }')
     wait_until 300 "[[ \$(find $dir/spool/new -type f | wc -l) -eq 0 ]]" || resumed=no
-    local queued
+    local queued status_cleared=no
     queued=$(sqlite3 "file:$dir/db/queue.sqlite3?mode=ro" "SELECT count(*) FROM message")
+    wait_until 10 "tail -n 1 $work/notify.log | grep -q '^STATUS=' && ! tail -n 1 $work/notify.log | grep -q 'intake paused'" && status_cleared=yes
     kill -0 "$outboxd_pid" 2>/dev/null || alive=no
     outboxd_stop
     umount "$dir/db"; mounted=
     quarantined=$((quarantined + $(find "$dir/spool/failed" -type f | wc -l)))
-    echo "disk-full: files=$n paused=$paused queued_when_full=$queued_full waiting_in_new=$waiting quarantined=$quarantined resumed=$resumed resumed_after_s=$resume_s queued=$queued daemon_alive=$alive"
+    echo "disk-full: files=$n paused=$paused queued_when_full=$queued_full waiting_in_new=$waiting quarantined=$quarantined resumed=$resumed resumed_after_s=$resume_s status_cleared=$status_cleared queued=$queued daemon_alive=$alive"
     echo "disk-full: log: $line"
-    [[ $paused == yes && $resumed == yes && $alive == yes && $quarantined == 0 && $queued == "$n" && $waiting -gt 0 ]]
+    echo "disk-full: status: ${status_line:-(no STATUS with \"intake paused\")}"
+    [[ $paused == yes && -n $status_line && $status_cleared == yes && $resumed == yes && $alive == yes && $quarantined == 0 && $queued == "$n" && $waiting -gt 0 ]]
 }
 
 scenario_two_daemons() {

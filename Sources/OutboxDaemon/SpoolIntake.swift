@@ -70,7 +70,12 @@ actor SpoolIntake: Service {
     func scan() async {
         state.update { $0.intakeHeartbeat = .now }
         let names = listNew()
-        if names.isEmpty { state.update { $0.intakeProblem = nil } }  // nothing waits: nothing is paused
+        if names.isEmpty && state.snapshot.intakeProblem != nil {  // nothing waits: nothing is paused
+            state.update {
+                $0.intakeProblem = nil
+                $0.changes &+= 1
+            }
+        }
         for name in names {
             if Task.isCancelled || Task.isShuttingDownGracefully { return }
             guard await take(name) else { return }
@@ -146,7 +151,10 @@ actor SpoolIntake: Service {
             if state.snapshot.intakeProblem != problem {
                 logger.error("Intake paused: cannot write to the queue; the spool file is kept", metadata: ["error": "\(error)"])
             }
-            state.update { $0.intakeProblem = problem }
+            state.update {
+                if $0.intakeProblem != problem { $0.changes &+= 1 }  // STATUS shows the pause
+                $0.intakeProblem = problem
+            }
             return false
         }
     }
