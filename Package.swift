@@ -79,6 +79,9 @@ let package = Package(
             ]
         ),
 
+        // MARK: The fault suite's parser fuzzer (bench/faults.sh fuzz)
+        .executableTarget(name: "outbox-fuzz", dependencies: ["OutboxCore", "OutboxConfig"]),
+
         // MARK: Tests
         .testTarget(name: "OutboxCoreTests", dependencies: ["OutboxCore"]),
         .testTarget(name: "OutboxConfigTests", dependencies: ["OutboxConfig", "OutboxCore"]),

@@ -1,80 +1,379 @@
 #!/usr/bin/env bash
-# bench/faults.sh kill9 [N] [KILLS] — the kill -9 fault run (issue 8): outboxd drains N messages
-# (unique Message-IDs) to a counting SMTP server on 127.0.0.1 while it is killed with SIGKILL at
-# random instants KILLS times and restarted each time. Then every Message-ID must have arrived
-# (lost = 0), and duplicates are counted (only a kill between the server's final 250 and our
-# commit may cause one). Prints "kills=… lost=… duplicated=…" and exits non-zero when a message
-# was lost. Defaults: N=2000, KILLS=50 (the full run in bench/RESULTS.md uses 10000 and 200).
+# bench/faults.sh SCENARIO [ARGS] — the fault suite (issue 8). Each scenario runs outboxd against a
+# counting SMTP server on 127.0.0.1 (scripts/smtp-server.py, one JSON file per accepted message),
+# prints one summary line and exits non-zero when an invariant is violated.
+#
+#   kill9 [N] [KILLS]     drain N messages while SIGKILLing outboxd at random instants KILLS times,
+#                         restarting it each time: lost = 0; duplicates counted (only a kill between
+#                         the server's final 250 and our commit can cause one). Default 2000 50.
+#                         FAULTS_MAIL_DELAY=0.05 slows the server's MAIL reply so KILLS fit in the drain.
+#   flapping [N]          the SMTP server (20 ms per message) stops and starts every 2 s during a
+#                         drain: all delivered, none failed, temporary attempts and retries spaced by
+#                         the backoff (first_retry 1s, max_retry_delay 3s) in the history. Default 1000.
+#   disk-full [N]         the database on a small tmpfs fills up while producers keep writing:
+#                         intake pauses with a log line, spool files stay in new/ (none quarantined),
+#                         intake resumes ("Intake resumed" logged) when the tmpfs grows; STATUS (a
+#                         stand-in notify socket) says "intake paused: …" meanwhile. Default 3000.
+#   two-daemons [N]       two outboxd on one database and spool drain together: duplicates = 0.
+#   corrupt-db            a damaged and a non-SQLite database: outboxd and `outbox list` refuse with
+#                         one line each and a sysexits code, and the file is left byte-identical.
+#   fuzz [INPUTS] [CFG] [FILES]  mutated .json/.eml spool input and YAML through the parsers
+#                         in-process (0 crashes, every rejection one line), then FILES mutated files
+#                         into a running daemon's spool (each queued or quarantined with a reason).
+#                         Default 1000000 2000 200.
+#   smoke                 a small run of every scenario (for CI, about two minutes).
+#
+# BENCH_CONFIG=release builds and runs the release binaries (default debug). FAULTS_DIR is the
+# scratch directory (default /tmp/outbox-faults). Only root can run disk-full (it mounts a tmpfs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
 scenario=${1:-kill9}
-n=${2:-2000}
-kills=${3:-50}
-[[ $scenario == kill9 ]] || { echo "usage: $0 kill9 [N] [KILLS]" >&2; exit 64; }
+shift || true
 work=${FAULTS_DIR:-/tmp/outbox-faults}
 source bench/lib.sh
 source bench/outboxd.sh
-
 config=${BENCH_CONFIG:-debug}
-swift build -c "$config" --product outboxd >/dev/null
-bin=$(swift build -c "$config" --show-bin-path)
-rm -rf "$work"; mkdir -p "$work"
-cleanup() { outboxd_stop; [[ -n ${server_pid:-} ]] && kill "$server_pid" 2>/dev/null; wait 2>/dev/null || true; }
+
+if [[ $scenario == smoke ]]; then
+    export FAULTS_MAIL_DELAY=${FAULTS_MAIL_DELAY:-0.02}  # so that kill9's 10 kills fall inside the drain
+    status=0
+    for run in "kill9 1000 10" "flapping 400" "disk-full 600" "two-daemons 300" "corrupt-db" "fuzz 50000 300 40"; do
+        bash "$0" $run || status=1
+    done
+    exit $status
+fi
+
+build() {
+    swift build -c "$config" --product outboxd >/dev/null
+    swift build -c "$config" --product outbox >/dev/null
+    bin=$(swift build -c "$config" --show-bin-path)
+}
+
+server_pid=
+second_pid=
+notify_pid=
+mounted=
+cleanup() {
+    outboxd_stop
+    [[ -n $second_pid ]] && kill -TERM "$second_pid" 2>/dev/null
+    [[ -n $server_pid ]] && kill "$server_pid" 2>/dev/null
+    [[ -n $notify_pid ]] && kill "$notify_pid" 2>/dev/null
+    wait 2>/dev/null || true
+    [[ -n $mounted ]] && umount "$mounted" 2>/dev/null
+    return 0
+}
 trap cleanup EXIT
 
-/usr/bin/python3 scripts/smtp-server.py --quiet --port-file "$work/port" --out "$work/received" &
-server_pid=$!
-wait_until 20 "[[ -s $work/port ]]"
-sink_port=$(cat "$work/port")
+# server_start [PORT [OPTION...]]: the counting server writing to $work/received (numbering continues).
+server_start() {
+    rm -f "$work/port"
+    /usr/bin/python3 scripts/smtp-server.py --quiet --port "${1:-0}" --port-file "$work/port" --out "$work/received" "${@:2}" &
+    server_pid=$!
+    wait_until 20 "[[ -s $work/port ]]"
+    sink_port=$(cat "$work/port")
+}
+server_stop() { [[ -n $server_pid ]] && kill "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null || true; server_pid=; }
 
-# Fill the queue with SMTP disabled: N messages, Message-ID <i@faults>.
-dir=$work/outboxd
-mkdir -p "$dir"
-outboxd_configure "$dir" "$sink_port" false
-outboxd_start "$dir"
-wait_until 20 "[[ -d $dir/spool/new ]]"
-/usr/bin/python3 - "$dir/spool" "$n" <<'PY'
+# fill DIR N: N spool files with Message-ID <i@faults>, queued while SMTP is disabled.
+fill() {
+    local dir=$1 n=$2
+    mkdir -p "$dir"
+    outboxd_configure "$dir" "$sink_port" false
+    outboxd_start "$dir"
+    wait_until 20 "[[ -d $dir/spool/new ]]"
+    produce "$dir/spool" 0 "$n"
+    wait_until 600 "[[ \$(outboxd_count $dir queued) -ge $n ]]"
+    outboxd_stop
+}
+
+# produce SPOOL FROM TO: spool files FROM..TO-1 the producer way (tmp/, then rename into new/).
+produce() {
+    /usr/bin/python3 - "$@" <<'PY'
 import os, sys
-spool, n = sys.argv[1], int(sys.argv[2])
-for i in range(n):
+spool, first, last = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+for i in range(first, last):
     name = "f.%d.eml" % i
     body = "From: s@faults.test\nTo: r@example.com\nSubject: fault %d\nMessage-ID: <%d@faults>\n\n%s" % (i, i, ("x" * 75 + "\n") * 20)
     with open(os.path.join(spool, "tmp", name), "w") as f:
         f.write(body)
     os.rename(os.path.join(spool, "tmp", name), os.path.join(spool, "new", name))
 PY
-wait_until 600 "[[ \$(outboxd_count $dir queued) -ge $n ]]"
-outboxd_stop
+}
 
-# Drain with SMTP enabled, killing at random instants.
-outboxd_configure "$dir" "$sink_port" true
-done_kills=0
-while (( done_kills < kills )); do
-    outboxd_start "$dir"
-    sleep "0.$(( RANDOM % 900 + 50 ))"
-    kill -KILL "$outboxd_pid" 2>/dev/null || true
-    wait "$outboxd_pid" 2>/dev/null || true
-    outboxd_pid=
-    done_kills=$((done_kills + 1))
-    (( $(outboxd_count "$dir" sent) >= n )) && break
-done
-outboxd_start "$dir"
-wait_until 1200 "[[ \$(outboxd_count $dir sent) -ge $n ]]" || echo "faults: the queue did not drain" >&2
-sleep 1
-outboxd_stop
-
-/usr/bin/python3 - "$work/received" "$n" "$done_kills" <<'PY'
+# count_received N: prints "lost=… duplicated=…" from the server's files; fails when any was lost.
+count_received() {
+    /usr/bin/python3 - "$work/received" "$1" <<'PY'
 import collections, json, os, re, sys
-folder, n, kills = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+folder, n = sys.argv[1], int(sys.argv[2])
 seen = collections.Counter()
-for name in os.listdir(folder):
+for name in os.listdir(folder) if os.path.isdir(folder) else []:
     if name.endswith(".json"):
         m = re.search(r"Message-ID: <(\d+)@faults>", json.load(open(os.path.join(folder, name)))["data"])
         if m:
             seen[int(m.group(1))] += 1
 lost = [i for i in range(n) if seen[i] == 0]
 duplicated = sum(c - 1 for c in seen.values() if c > 1)
-print("kills=%d messages=%d lost=%d duplicated=%d" % (kills, n, len(lost), duplicated))
+print("lost=%d duplicated=%d" % (len(lost), duplicated))
 sys.exit(1 if lost else 0)
 PY
+}
+
+# worst_kill: the most duplicates one kill caused. A duplicate's first copy is charged to the kill
+# that ended the run it arrived in (the server's files are numbered in arrival order, and
+# $work/kill-boundaries holds the file count after each kill).
+worst_kill() {
+    /usr/bin/python3 - "$work/received" "$work/kill-boundaries" <<'PY'
+import bisect, collections, json, os, re, sys
+folder, boundaries = sys.argv[1], [int(x) for x in open(sys.argv[2]).read().split()]
+first, copies = {}, collections.Counter()
+for name in sorted(n for n in os.listdir(folder) if n.endswith(".json")):
+    m = re.search(r"Message-ID: <(\d+)@faults>", json.load(open(os.path.join(folder, name)))["data"])
+    if m:
+        i = int(m.group(1))
+        copies[i] += 1
+        first.setdefault(i, int(name.split(".")[0]))
+per_kill = collections.Counter()
+for i, c in copies.items():
+    if c > 1:
+        per_kill[bisect.bisect_left(boundaries, first[i])] += c - 1
+worst = max(per_kill.values(), default=0)
+print("kills_causing_duplicates=%d max_duplicates_one_kill=%d" % (len(per_kill), worst))
+PY
+}
+
+db() { sqlite3 "file:$1/queue.sqlite3?mode=ro" "$2"; }
+
+scenario_kill9() {
+    local n=${1:-2000} kills=${2:-50} dir=$work/outboxd
+    # FAULTS_MAIL_DELAY (seconds before each MAIL FROM reply) slows the drain so that KILLS kills
+    # fit in it, without widening the window between the server's acceptance and our commit.
+    server_start 0 --mail-delay "${FAULTS_MAIL_DELAY:-0}"
+    fill "$dir" "$n"
+    outboxd_configure "$dir" "$sink_port" true
+    local done_kills=0
+    while (( done_kills < kills )); do
+        outboxd_start "$dir"
+        sleep "0.$(( RANDOM % 900 + 50 ))"
+        kill -KILL "$outboxd_pid" 2>/dev/null || true
+        wait "$outboxd_pid" 2>/dev/null || true
+        outboxd_pid=
+        done_kills=$((done_kills + 1))
+        sleep 0.05  # the server finishes writing what it took before the kill
+        find "$work/received" -name '*.json' | wc -l >> "$work/kill-boundaries"
+        (( $(outboxd_count "$dir" sent) >= n )) && break
+    done
+    outboxd_start "$dir"
+    wait_until 1200 "[[ \$(outboxd_count $dir sent) -ge $n ]]" || echo "faults: the queue did not drain" >&2
+    sleep 1
+    outboxd_stop
+    local counts status=0 worst
+    counts=$(count_received "$n") || status=1
+    local dup=${counts#*duplicated=}
+    worst=$(worst_kill)
+    echo "kill9: kills=$done_kills messages=$n mail_delay=${FAULTS_MAIL_DELAY:-0} $counts duplicates_per_kill=$(awk -v d="$dup" -v k="$done_kills" 'BEGIN { printf "%.2f", k ? d / k : 0 }') $worst"
+    return $status
+}
+
+scenario_flapping() {
+    local n=${1:-1000} dir=$work/outboxd
+    server_start
+    local port=$sink_port
+    fill "$dir" "$n"
+    server_stop
+    server_start "$port" --data-delay 0.02  # each message takes a while: the flaps catch sends in flight
+    outboxd_configure "$dir" "$port" true
+    cat >> "$dir/outbox.yaml" <<YAML
+delivery:
+  first_retry: 1s
+  max_retry_delay: 3s
+YAML
+    outboxd_start "$dir"
+    local flaps=0 deadline=$(( $(date +%s) + 600 ))
+    while (( $(outboxd_count "$dir" sent) + $(outboxd_count "$dir" failed) < n && $(date +%s) < deadline )); do
+        sleep 2
+        server_stop
+        flaps=$((flaps + 1))
+        sleep 2
+        server_start "$port" --data-delay 0.02
+    done
+    wait_until 120 "[[ \$(outboxd_count $dir sent) -ge $n ]]" || true
+    outboxd_stop
+    local sent failed temporary retried min_gap
+    sent=$(outboxd_count "$dir" sent)
+    failed=$(outboxd_count "$dir" failed)
+    temporary=$(db "$dir" "SELECT count(*) FROM attempt WHERE outcome = 'temporary'")
+    retried=$(db "$dir" "SELECT count(DISTINCT message_id) FROM attempt WHERE outcome = 'temporary'")
+    # The smallest gap between a temporary failure's end and the same message's next attempt.
+    min_gap=$(db "$dir" "SELECT coalesce(min(b.started_at - (a.started_at + a.duration_ms)), -1) FROM attempt a
+        JOIN attempt b ON b.message_id = a.message_id AND b.id = (SELECT min(id) FROM attempt WHERE message_id = a.message_id AND id > a.id)
+        WHERE a.outcome = 'temporary'")
+    local counts status=0
+    counts=$(count_received "$n") || status=1
+    echo "flapping: messages=$n flaps=$flaps sent=$sent failed=$failed temporary_attempts=$temporary messages_retried=$retried min_retry_gap_ms=$min_gap $counts"
+    (( sent == n && failed == 0 && temporary > 0 && min_gap >= 900 )) || status=1
+    return $status
+}
+
+scenario_disk_full() {
+    local n=${1:-3000} dir=$work/outboxd
+    if (( $(id -u) != 0 )); then echo "disk-full: not run (mounting a tmpfs needs root)"; return 0; fi
+    server_start
+    mkdir -p "$dir/db"
+    mount -t tmpfs -o size=1m tmpfs "$dir/db"
+    mounted=$dir/db
+    outboxd_configure "$dir" "$sink_port" false
+    sed -i "s|database: .*|database: $dir/db/queue.sqlite3|" "$dir/outbox.yaml"
+    sed -i "s|level: warning|level: notice|" "$dir/outbox.yaml"
+    # A stand-in for systemd's notify socket records every sd_notify datagram (READY, STATUS, …).
+    /usr/bin/python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+with open(sys.argv[2], "ab", 0) as f:
+    while True:
+        f.write(s.recv(65536).replace(b"\n", b" ") + b"\n")
+' "$work/notify.sock" "$work/notify.log" &
+    notify_pid=$!
+    wait_until 10 "[[ -S $work/notify.sock ]]"
+    NOTIFY_SOCKET=$work/notify.sock outboxd_start "$dir"
+    wait_until 20 "[[ -d $dir/spool/new ]]"
+    produce "$dir/spool" 0 "$n" &
+    local producer=$!
+    local paused=no
+    wait_until 120 "grep -q 'Intake paused' $dir/outboxd.log" && paused=yes
+    wait "$producer"
+    sleep 1
+    local alive=yes
+    kill -0 "$outboxd_pid" 2>/dev/null || alive=no
+    local waiting quarantined queued_full
+    waiting=$(find "$dir/spool/new" -type f | wc -l)
+    quarantined=$(find "$dir/spool/failed" -type f | wc -l)
+    queued_full=$(sqlite3 "file:$dir/db/queue.sqlite3?mode=ro" "SELECT count(*) FROM message" 2>/dev/null || echo "?")
+    local line status_line
+    line=$(grep -m1 'Intake paused' "$dir/outboxd.log" | cut -c1-300 || true)
+    wait_until 30 "grep -q 'intake paused' $work/notify.log" || true
+    status_line=$(grep -o -m1 'STATUS=[^ ]* [^=]*intake paused: [^=]*' "$work/notify.log" | cut -c1-300 || true)
+    # Space returns.
+    mount -o remount,size=256m "$dir/db"
+    local resumed=no started
+    started=$(now)
+    wait_until 300 "grep -q 'Intake resumed' $dir/outboxd.log" && resumed=yes
+    local resume_s
+    resume_s=$(awk -v a="$started" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }')
+    wait_until 300 "[[ \$(find $dir/spool/new -type f | wc -l) -eq 0 ]]" || resumed=no
+    local queued status_cleared=no
+    queued=$(sqlite3 "file:$dir/db/queue.sqlite3?mode=ro" "SELECT count(*) FROM message")
+    wait_until 10 "tail -n 1 $work/notify.log | grep -q '^STATUS=' && ! tail -n 1 $work/notify.log | grep -q 'intake paused'" && status_cleared=yes
+    kill -0 "$outboxd_pid" 2>/dev/null || alive=no
+    outboxd_stop
+    umount "$dir/db"; mounted=
+    quarantined=$((quarantined + $(find "$dir/spool/failed" -type f | wc -l)))
+    echo "disk-full: files=$n paused=$paused queued_when_full=$queued_full waiting_in_new=$waiting quarantined=$quarantined resumed=$resumed resumed_after_s=$resume_s status_cleared=$status_cleared queued=$queued daemon_alive=$alive"
+    echo "disk-full: log: $line"
+    echo "disk-full: status: ${status_line:-(no STATUS with \"intake paused\")}"
+    [[ $paused == yes && -n $status_line && $status_cleared == yes && $resumed == yes && $alive == yes && $quarantined == 0 && $queued == "$n" && $waiting -gt 0 ]]
+}
+
+scenario_two_daemons() {
+    local n=${1:-1000} dir=$work/outboxd
+    server_start
+    fill "$dir" "$n"
+    outboxd_configure "$dir" "$sink_port" true
+    sed -i "s|level: warning|level: info|" "$dir/outbox.yaml"  # "Message delivered" lines: each daemon's share
+    outboxd_start "$dir"
+    local first=$outboxd_pid
+    "$bin/outboxd" --config "$dir/outbox.yaml" >> "$dir/outboxd2.log" 2>&1 &
+    second_pid=$!
+    wait_until 600 "[[ \$(outboxd_count $dir sent) -ge $n ]]" || echo "faults: the queue did not drain" >&2
+    sleep 1
+    local alive=0
+    kill -0 "$first" 2>/dev/null && alive=$((alive + 1))
+    kill -0 "$second_pid" 2>/dev/null && alive=$((alive + 1))
+    kill -TERM "$second_pid"; wait "$second_pid" 2>/dev/null || true; second_pid=
+    outboxd_stop
+    local by_first by_second counts status=0
+    by_first=$(grep -c 'Message delivered' "$dir/outboxd.log" || true)
+    by_second=$(grep -c 'Message delivered' "$dir/outboxd2.log" || true)
+    counts=$(count_received "$n") || status=1
+    echo "two-daemons: messages=$n delivered_by_first=$by_first delivered_by_second=$by_second daemons_alive_at_end=$alive $counts"
+    [[ $status == 0 && ${counts#*duplicated=} == 0 ]]
+}
+
+# refuse LABEL DIR: outboxd and `outbox list` on DIR's damaged database must fail with one line and
+# leave the file as it was.
+refuse() {
+    local label=$1 dir=$2 file=$2/queue.sqlite3 before after daemon_rc=0 cli_rc=0 status=0
+    before=$(sha256sum < "$file")
+    timeout 60 "$bin/outboxd" --config "$dir/outbox.yaml" > "$dir/daemon.out" 2> "$dir/daemon.err" || daemon_rc=$?
+    timeout 60 "$bin/outbox" list --config "$dir/outbox.yaml" > "$dir/cli.out" 2> "$dir/cli.err" || cli_rc=$?
+    after=$(sha256sum < "$file")
+    local unchanged=yes
+    [[ $before == "$after" ]] || { unchanged=no; status=1; }
+    # The daemon's message is its last stderr line (the log line before it says the same).
+    local daemon_line cli_lines
+    daemon_line=$(grep -v '^$' "$dir/daemon.err" | tail -n 1)
+    cli_lines=$(grep -cv '^$' "$dir/cli.err" || true)
+    (( daemon_rc != 0 && daemon_rc != 124 && cli_rc != 0 && cli_rc != 124 && cli_lines == 1 )) || status=1
+    echo "corrupt-db ($label): outboxd exit=$daemon_rc cli exit=$cli_rc file_unchanged=$unchanged"
+    echo "  outboxd: $daemon_line"
+    echo "  outbox:  $(head -c 300 "$dir/cli.err")"
+    return $status
+}
+
+scenario_corrupt_db() {
+    local n=${1:-2000} dir=$work/outboxd status=0
+    server_start
+    fill "$dir" "$n"
+    rm -f "$dir/queue.sqlite3-wal" "$dir/queue.sqlite3-shm"
+    local pages
+    pages=$(( $(stat -c %s "$dir/queue.sqlite3") / 4096 ))
+    dd if=/dev/urandom of="$dir/queue.sqlite3" bs=4096 seek=$((pages / 2)) count=4 conv=notrunc status=none
+    refuse "garbage pages $((pages / 2))..$((pages / 2 + 3)) of $pages" "$dir" || status=1
+    head -c 200000 /dev/urandom > "$dir/queue.sqlite3"
+    rm -f "$dir/queue.sqlite3-wal" "$dir/queue.sqlite3-shm"
+    refuse "not an SQLite file" "$dir" || status=1
+    return $status
+}
+
+scenario_fuzz() {
+    local inputs=${1:-1000000} config_inputs=${2:-2000} files=${3:-200} status=0
+    swift build -c "$config" --product outbox-fuzz >/dev/null
+    build
+    mkdir -p "$work"
+    "$bin/outbox-fuzz" "$inputs" "$config_inputs" "${FUZZ_SEED:-1}" "$work" || status=1
+    # End to end: mutated files into a running daemon's spool; each must be queued or quarantined
+    # with a one-line .error, none left in new/, and the daemon alive.
+    local dir=$work/outboxd
+    server_start
+    mkdir -p "$dir"
+    outboxd_configure "$dir" "$sink_port" false
+    outboxd_start "$dir"
+    wait_until 20 "[[ -d $dir/spool/new ]]"
+    "$bin/outbox-fuzz" --files "$files" "$dir/spool" "${FUZZ_SEED:-1}"
+    wait_until 120 "[[ \$(find $dir/spool/new -type f | wc -l) -eq 0 ]]" || true
+    sleep 1
+    local left queued failed errors bad_errors alive=yes
+    left=$(find "$dir/spool/new" -type f | wc -l)
+    queued=$(outboxd_count "$dir" queued)
+    failed=$(find "$dir/spool/failed" -type f ! -name '*.error' | wc -l)
+    errors=$(find "$dir/spool/failed" -type f -name '*.error' | wc -l)
+    bad_errors=0
+    for e in "$dir"/spool/failed/*.error; do
+        [[ -e $e ]] || continue
+        [[ $(wc -l < "$e") -le 1 && -s $e ]] || bad_errors=$((bad_errors + 1))
+    done
+    kill -0 "$outboxd_pid" 2>/dev/null || alive=no
+    outboxd_stop
+    echo "fuzz spool end-to-end: files=$files queued=$queued quarantined=$failed with_error=$errors bad_error_files=$bad_errors left_in_new=$left daemon_alive=$alive"
+    (( queued + failed == files && errors == failed && bad_errors == 0 && left == 0 )) && [[ $alive == yes ]] || status=1
+    return $status
+}
+
+case $scenario in
+    kill9 | flapping | disk-full | two-daemons | corrupt-db | fuzz) ;;
+    *) echo "usage: $0 kill9|flapping|disk-full|two-daemons|corrupt-db|fuzz|smoke [ARGS]" >&2; exit 64 ;;
+esac
+build
+rm -rf "$work"; mkdir -p "$work"
+"scenario_${scenario//-/_}" "$@"

@@ -16,7 +16,9 @@ with CODE; --fail-data CODE answers the end of every message with CODE; --idle-t
 closes a connection that has been quiet that long; --close-after N answers the MAIL FROM after N
 messages on one connection with "421" and closes it (a server that limits messages per connection);
 --stall-data takes every message and never answers the final dot; --data-delay SECONDS holds each
-reply to the final dot that long (a send stays in flight, for shutdown tests).
+reply to the final dot that long (a send stays in flight, for shutdown tests); --mail-delay SECONDS
+holds each reply to MAIL FROM that long (slows a drain without widening the window between the
+server's acceptance and the client's 250, for the kill -9 fault run).
 """
 import argparse
 import asyncio
@@ -41,11 +43,13 @@ class SessionLog:
                 f.write(line + "\n")
 
 
-def recording_smtp(log, close_after=None):
+def recording_smtp(log, close_after=None, mail_delay=0.0):
     class RecordingSMTP(SMTP):
         messages_on_connection = 0
 
         async def smtp_MAIL(self, arg):
+            if mail_delay:
+                await asyncio.sleep(mail_delay)
             if close_after is not None and self.messages_on_connection >= close_after:
                 log.write("421")
                 await self.push("421 4.7.0 smtp-server.test Too many messages on this connection, closing")
@@ -136,6 +140,8 @@ def main():
     parser.add_argument("--quiet", action="store_true")
     parser.add_argument("--data-delay", type=float, default=0.0,
                         help="seconds to wait before answering the final dot (a send stays in flight)")
+    parser.add_argument("--mail-delay", type=float, default=0.0,
+                        help="seconds to wait before answering MAIL FROM (slows a drain before anything is accepted)")
     parser.add_argument("--tls-cert")
     parser.add_argument("--tls-key")
     parser.add_argument("--implicit-tls", action="store_true")
@@ -157,7 +163,7 @@ def main():
         address, _, code = item.rpartition("=")
         reject[address.lower()] = int(code)
     handler = Recorder(args.out, args.quiet, reject, args.fail_data, args.stall_data, args.data_delay)
-    smtp_class = recording_smtp(SessionLog(args.session_log), args.close_after)
+    smtp_class = recording_smtp(SessionLog(args.session_log), args.close_after, args.mail_delay)
     context = None
     if args.tls_cert:
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)

@@ -1,3 +1,4 @@
+import OutboxCore
 import Yams
 
 /// The keys outbox knows, and the check that no other key is present.
@@ -77,7 +78,8 @@ enum ConfigSchema {
         let nearest = known.min { editDistance($0, key) < editDistance($1, key) }
         var problem = "unknown key"
         if let nearest, editDistance(nearest, key) <= max(2, key.count / 4) { problem += " (did you mean \(nearest)?)" }
-        return ConfigurationError(source: source, key: key, problem: problem)
+        // The key is the user's text: control characters shown as "?", at most 80 characters.
+        return ConfigurationError(source: source, key: key.printableExcerpt, problem: problem)
     }
 
     /// Levenshtein distance, for "did you mean".

@@ -26,6 +26,12 @@ public enum Daemon {
         let notifier = Notifier()
         let store: QueueStore
         do {
+            // A damaged file is refused before anything writes to it (quick_check, read-only).
+            try await QueueStore.verifyIntegrity(path: configuration.queue.database)
+        } catch {
+            throw StartupError(description: "refusing to start: \(error); the file was not modified (restore it from a backup or move it aside)")
+        }
+        do {
             store = try QueueStore(path: configuration.queue.database)
         } catch {
             throw StartupError(description: "cannot open the queue \(configuration.queue.database): \(error)")

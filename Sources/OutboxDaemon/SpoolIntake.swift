@@ -44,21 +44,41 @@ actor SpoolIntake: Service {
     var newDirectory: String { spool.directory + "/new" }
     var failedDirectory: String { spool.directory + "/failed" }
 
+    /// How often a paused intake (the queue cannot be written, e.g. disk full) tries again.
+    static let pausedRetryInterval: Duration = .seconds(2)
+
     func run() async throws {
-        await scan()  // whatever arrived while the daemon was down
+        await scanUntilWritable()  // whatever arrived while the daemon was down
         for await _ in watcher.events(rescanInterval: spool.rescanInterval).cancelOnGracefulShutdown() {
-            await scan()
+            await scanUntilWritable()
         }
         watcher.stop()
     }
 
-    /// Takes every complete file in `new/`, oldest name first.
+    /// Scans; while the queue cannot be written, scans again every ``pausedRetryInterval`` rather
+    /// than waiting for the next file or the periodic rescan, so intake resumes soon after space returns.
+    private func scanUntilWritable() async {
+        await scan()
+        while state.snapshot.intakeProblem != nil && !Task.isCancelled && !Task.isShuttingDownGracefully {
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: Self.pausedRetryInterval) }
+            await scan()
+        }
+    }
+
+    /// Takes every complete file in `new/`, oldest name first; stops at the first file the queue
+    /// cannot take (the rest would fail alike, and stay in `new/` for the next scan).
     func scan() async {
         state.update { $0.intakeHeartbeat = .now }
         let names = listNew()
+        if names.isEmpty && state.snapshot.intakeProblem != nil {  // nothing waits: nothing is paused
+            state.update {
+                $0.intakeProblem = nil
+                $0.changes &+= 1
+            }
+        }
         for name in names {
             if Task.isCancelled || Task.isShuttingDownGracefully { return }
-            await take(name)
+            guard await take(name) else { return }
         }
     }
 
@@ -77,7 +97,8 @@ actor SpoolIntake: Service {
         return names.sorted()
     }
 
-    private func take(_ name: String) async {
+    /// - Returns: false when the queue could not be written (the file stays in `new/`).
+    private func take(_ name: String) async -> Bool {
         var logger = logger
         logger[metadataKey: "outbox.spool_file"] = "\(name)"
         let path = newDirectory + "/" + name
@@ -86,10 +107,10 @@ actor SpoolIntake: Service {
         case .vanished:
             let reason = "the file vanished from new/ before it could be read (a producer must not remove or rename it once in new/)"
             quarantine(name, reason: reason, logger: logger)
-            return
+            return true
         case .rejected(let reason):
             quarantine(name, reason: reason, logger: logger)
-            return
+            return true
         case .content(let content):
             bytes = content
         }
@@ -101,12 +122,15 @@ actor SpoolIntake: Service {
                 context: .init(defaultSender: defaultSender, hostname: hostname, now: now(), uniqueToken: Self.uniqueToken(now: now())))
         } catch {
             quarantine(name, reason: error.reason, logger: logger)
-            return
+            return true
         }
 
         do {
             let result = try await store.enqueue(message, spoolName: name, now: now())
             unlink(path)
+            if state.snapshot.intakeProblem != nil {
+                logger.notice("Intake resumed: the queue accepts messages again")
+            }
             state.update {
                 $0.changes &+= 1
                 $0.intakeProblem = nil
@@ -120,13 +144,18 @@ actor SpoolIntake: Service {
             } else {
                 logger.notice("Spool file was already queued; removed it", metadata: ["outbox.queue_id": "\(result.queueID)"])
             }
+            return true
         } catch {
             // Not the message's fault: keep the file and try again on the next scan.
             let problem = "cannot write to the queue: \(error)"
             if state.snapshot.intakeProblem != problem {
                 logger.error("Intake paused: cannot write to the queue; the spool file is kept", metadata: ["error": "\(error)"])
             }
-            state.update { $0.intakeProblem = problem }
+            state.update {
+                if $0.intakeProblem != problem { $0.changes &+= 1 }  // STATUS shows the pause
+                $0.intakeProblem = problem
+            }
+            return false
         }
     }
 

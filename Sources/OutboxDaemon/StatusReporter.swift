@@ -68,7 +68,8 @@ struct StatusReporter: Service {
         let reload = snapshot.reloadProblem.map { "reload refused, previous configuration kept: \($0)" }
         if !snapshot.smtpEnabled {
             let disabled = "SMTP disabled · \(waiting + counts[.held]) held"
-            return ([reload].compactMap { $0 } + [disabled]).joined(separator: " · ")
+            let intake = snapshot.intakeProblem.map { "intake paused: \($0)" }
+            return ([reload].compactMap { $0 } + [disabled] + [intake].compactMap { $0 }).joined(separator: " · ")
         }
         var parts: [String] = []
         if let reload { parts.append(reload) }

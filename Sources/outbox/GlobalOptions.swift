@@ -34,6 +34,11 @@ struct GlobalOptions: ParsableArguments {
             throw ExitStatus.noPermission.fail("cannot change \(path): permission denied (run as root or the outbox user)")
         }
         do {
+            try await QueueStore.verifyIntegrity(path: path)
+        } catch {
+            throw ExitStatus.dataError.fail("\(error); the file was not modified (restore it from a backup or move it aside)")
+        }
+        do {
             return try QueueStore(path: path, readOnly: !forWriting)
         } catch {
             throw ExitStatus.noInput.fail("cannot open the queue \(path): \(error)")

@@ -118,6 +118,17 @@ struct ConfigurationLoadingTests {
         await expectError("smtp:\n  host: x\n", environment: ["OUTBOX_SMTP_HOSTNAME": "y"], contains: "OUTBOX_SMTP_HOSTNAME: unknown key")
     }
 
+    @Test("An unknown key with line breaks or of great length is named on one short line (found by bench/faults.sh fuzz)")
+    func unknownKeyIsOneLine() async {
+        await expectError("smtp:\n  \"f\\n\\nalse\": x\n", contains: "smtp.f??alse: unknown key")
+        await expectError("smtp:\n  \(String(repeating: "a", count: 1000)): x\n", contains: "smtp.aaaa")
+        do {
+            _ = try await load("smtp:\n  \(String(repeating: "a", count: 1000)): x\n", environment: [:])
+        } catch {
+            #expect(error.description.count < 300, "\(error.description.count) characters")
+        }
+    }
+
     @Test("Wrong types and values name the file and the key",
           arguments: [
             ("smtp:\n  port: 70000\n", "outbox.yaml: smtp.port: must be a whole number from 1 to 65535, got 70000"),

@@ -262,4 +262,14 @@ struct JSONValueTests {
             (error as? JSONValue.ParseError)?.description.contains(expected) == true
         }
     }
+
+    @Test("A refusal stays one line when the field name being read holds a line break (found by bench/faults.sh fuzz)")
+    func refusalWithLineBreakInFieldName() {
+        #expect {
+            _ = try JSONValue(parsing: Array(#"{"f\rom":"x"#.utf8))  // a JSON \r escape: the name holds a CR
+        } throws: { error in
+            guard let description = (error as? JSONValue.ParseError)?.description else { return false }
+            return description.contains("(in field \"f?om\")") && !description.contains("\r") && !description.contains("\n")
+        }
+    }
 }

@@ -57,7 +57,7 @@ public enum JSONValue: Sendable, Hashable {
         public var offset: Int
         public var field: String?
         public var description: String {
-            "not valid JSON: \(problem) at byte \(offset)" + (field.map { " (in field \"\($0)\")" } ?? "")
+            "not valid JSON: \(problem) at byte \(offset)" + (field.map { " (in field \"\($0.printableExcerpt)\")" } ?? "")
         }
     }
 
