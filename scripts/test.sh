@@ -10,3 +10,6 @@ swift test --skip-build "$@"
 # The same daemon under a real systemd (PID 1 in a Debian 12 container): readiness, status,
 # reload, watchdog restart, clean stop, journald fields, unit hardening.
 bash scripts/systemd-test.sh
+# A small run of the fault suite (bench/faults.sh): kill -9, server flapping, disk full, two
+# daemons, a damaged queue file, fuzzed spool input. The full runs are in bench/RESULTS.md.
+bash bench/faults.sh smoke
