@@ -14,6 +14,9 @@ public enum Daemon {
     /// Why the daemon could not start; printed as one line.
     public struct StartupError: Error, CustomStringConvertible {
         public var description: String
+        /// True when starting again cannot help (a damaged queue file): outboxd exits with
+        /// EX_DATAERR, which the unit's RestartPreventExitStatus= keeps systemd from retrying.
+        public var isPermanent = false
     }
 
     /// Runs until a graceful shutdown completes. Throws only for startup problems.
@@ -29,7 +32,9 @@ public enum Daemon {
             // A damaged file is refused before anything writes to it (quick_check, read-only).
             try await QueueStore.verifyIntegrity(path: configuration.queue.database)
         } catch {
-            throw StartupError(description: "refusing to start: \(error); the file was not modified (restore it from a backup or move it aside)")
+            throw StartupError(
+                description: "refusing to start: \(error); the file was not modified (restore it from a backup or move it aside)",
+                isPermanent: true)
         }
         do {
             store = try QueueStore(path: configuration.queue.database)

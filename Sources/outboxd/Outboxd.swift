@@ -58,6 +58,9 @@ struct Outboxd: AsyncParsableCommand {
         } catch {
             logger.critical("Cannot start", metadata: ["error": "\(error)"])
             printError("outboxd: \(error)")
+            if (error as? Daemon.StartupError)?.isPermanent == true {
+                throw ExitCode(65)  // EX_DATAERR: the unit's RestartPreventExitStatus= stops the retries
+            }
             throw ExitCode(75)  // EX_TEMPFAIL: systemd's Restart=on-failure tries again
         }
     }

@@ -165,6 +165,21 @@ struct DaemonEndToEndTests {
         daemon.terminate()
     }
 
+    @Test("A damaged queue file stops outboxd with one line and EX_DATAERR (65), which the unit does not restart")
+    func damagedQueue() throws {
+        let daemon = DaemonUnderTest()
+        daemon.configure(smtp: ["host: 127.0.0.1", "port: 25"])
+        let garbage = Data((0..<200_000).map { UInt8(truncatingIfNeeded: $0 &* 2_654_435_761 >> 7) })
+        FileManager.default.createFile(atPath: daemon.database, contents: garbage)
+        let result = try run(Paths.outboxd, ["--config", daemon.configPath])
+        #expect(result.status == 65)
+        let lastLine = result.stderr.split(separator: "\n").last.map(String.init) ?? ""
+        #expect(lastLine.hasPrefix("outboxd: refusing to start: \(daemon.database) is damaged"), "\(result.stderr)")
+        #expect(FileManager.default.contents(atPath: daemon.database) == garbage, "the file is left as it was")
+        let unit = try String(contentsOfFile: Paths.packageRoot.appendingPathComponent("systemd/outboxd.service").path, encoding: .utf8)
+        #expect(unit.contains("RestartPreventExitStatus=65 78"))
+    }
+
     @Test("A bad configuration stops outboxd at once with one line naming the file and key (exit 78)",
           arguments: [
             ("smtp:\n  start_tsl: true\n", "smtp.start_tsl: unknown key (did you mean smtp.start_tls?)"),
