@@ -34,12 +34,6 @@ public final class QueueStore: Sendable {
             throw QueueStoreError.notMigrated(path: path)
         }
     }
-
-    /// Checks the file's integrity (`PRAGMA quick_check`); throws when SQLite finds damage.
-    public func checkIntegrity() async throws {
-        let result = try await pool.read { db in try String.fetchOne(db, sql: "PRAGMA quick_check") }
-        if result != "ok" { throw QueueStoreError.corrupt(path: path, detail: result ?? "no answer") }
-    }
 }
 
 /// Errors of the store that are about the file, not a message.

@@ -1,4 +1,5 @@
 import ArgumentParser
+import OutboxConfig
 
 #if canImport(Glibc)
 import Glibc
@@ -20,5 +21,14 @@ enum ExitStatus: Int32 {
         let bytes = Array("outbox: \(message)\n".utf8)
         _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
         return ExitCode(rawValue)
+    }
+}
+
+/// The configuration as the daemon reads it, or `outbox: <file>: <key>: <problem>` and EX_CONFIG (78).
+func loadConfiguration(_ path: String) async throws -> OutboxConfiguration {
+    do {
+        return try await OutboxConfiguration.load(file: path)
+    } catch {
+        throw ExitStatus.config.fail("\(error)")
     }
 }

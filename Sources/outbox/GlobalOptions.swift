@@ -18,11 +18,7 @@ struct GlobalOptions: ParsableArguments {
         if let database {
             path = database
         } else {
-            do {
-                path = try await OutboxConfiguration.load(file: config).queue.database
-            } catch {
-                throw ExitStatus.config.fail("\(error)")
-            }
+            path = try await loadConfiguration(config).queue.database
         }
         guard FileManager.default.fileExists(atPath: path) else {
             throw ExitStatus.noInput.fail("no queue database at \(path) (has outboxd run yet?)")

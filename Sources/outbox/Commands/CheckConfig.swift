@@ -28,12 +28,7 @@ struct CheckConfig: AsyncParsableCommand {
     var config: String = OutboxConfiguration.defaultPath
 
     func run() async throws {
-        let configuration: OutboxConfiguration
-        do {
-            configuration = try await OutboxConfiguration.load(file: config)
-        } catch {
-            throw ExitStatus.config.fail("\(error)")
-        }
+        let configuration = try await loadConfiguration(config)
         print(Self.line("ok", "config", "\(config) is valid"))
         if !configuration.smtp.enabled {
             print(Self.line("note", "smtp", "smtp.enabled is false: outboxd queues mail and sends nothing"))

@@ -37,12 +37,7 @@ struct TestSend: AsyncParsableCommand {
         guard let limit = DurationParser.parse(timeout) else {
             throw ExitStatus.usage.fail("--timeout: \"\(timeout)\" is not a duration (use 30s, 2m)")
         }
-        let configuration: OutboxConfiguration
-        do {
-            configuration = try await OutboxConfiguration.load(file: global.config)
-        } catch {
-            throw ExitStatus.config.fail("\(error)")
-        }
+        let configuration = try await loadConfiguration(global.config)
         let recipient: EmailAddress, sender: EmailAddress
         do {
             recipient = try EmailAddress(to)
