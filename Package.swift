@@ -85,7 +85,9 @@ let package = Package(
         // MARK: Tests
         .testTarget(name: "OutboxCoreTests", dependencies: ["OutboxCore"]),
         .testTarget(name: "OutboxConfigTests", dependencies: ["OutboxConfig", "OutboxCore"]),
-        .testTarget(name: "OutboxStoreTests", dependencies: ["OutboxStore", "OutboxCore"]),
+        .testTarget(
+            name: "OutboxStoreTests",
+            dependencies: ["OutboxStore", "OutboxCore", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "SystemdTests", dependencies: ["Systemd", .product(name: "Logging", package: "swift-log")]),
         .testTarget(
             name: "OutboxEndToEndTests",

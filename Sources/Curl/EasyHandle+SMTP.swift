@@ -182,12 +182,11 @@ extension EasyHandle {
             case CURLINFO_HEADER_IN:
                 let bytes = UnsafeRawBufferPointer(start: data, count: size)
                 for line in bytes.split(separator: UInt8(ascii: "\n")) {
-                    state.transcript.replyLineReceived(String(decoding: line, as: UTF8.self))
+                    state.transcript.replyLineReceived(line)
                 }
             case CURLINFO_HEADER_OUT:
                 // Only the verb is looked at; the rest (AUTH credentials) is never copied.
-                let verb = String(decoding: UnsafeRawBufferPointer(start: data, count: min(size, 8)), as: UTF8.self)
-                state.transcript.commandSent(verb)
+                state.transcript.commandSent(UnsafeRawBufferPointer(start: data, count: min(size, 8)))
             default:
                 break
             }

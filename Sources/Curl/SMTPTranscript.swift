@@ -28,29 +28,30 @@ public struct SMTPTranscript: Sendable, Hashable {
 
     public init() {}
 
-    mutating func commandSent(_ line: String) {
-        // Unicode scalars, not Characters: "\r\n" is one Character in Swift.
-        let verb = String(String.UnicodeScalarView(line.unicodeScalars.prefix { $0 != " " && $0 != ":" && $0 != "\r" && $0 != "\n" })).uppercased()
-        let known = ["EHLO", "HELO", "STARTTLS", "AUTH", "MAIL", "RCPT", "DATA", "QUIT", "RSET", "NOOP"]
-        if known.contains(verb) {
-            lastCommand = verb == "HELO" ? "EHLO" : verb
-            if verb == "RCPT" { rcptCount += 1 }
-        } else if lastCommand == "AUTH" {
-            // A SASL continuation (credentials): still AUTH.
+    /// Notes the verb of a command line libcurl sent (only the first bytes are looked at).
+    mutating func commandSent<Bytes: Collection<UInt8>>(_ line: Bytes) {
+        let verb = String(decoding: line.prefix { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: ":") && $0 != 13 && $0 != 10 },
+                          as: UTF8.self).uppercased()
+        switch verb {
+        case "EHLO", "HELO": lastCommand = "EHLO"
+        case "RCPT":
+            lastCommand = verb
+            rcptCount += 1
+        case "STARTTLS", "AUTH", "MAIL", "DATA", "QUIT", "RSET", "NOOP": lastCommand = verb
+        default: break  // after AUTH: a SASL continuation (credentials), still AUTH
         }
     }
 
-    mutating func replyLineReceived(_ rawLine: String) {
-        var scalars = rawLine.unicodeScalars
-        while let last = scalars.last, last == "\n" || last == "\r" { scalars.removeLast() }
-        let line = String(scalars)
-        guard line.count >= 3, let code = Int(line.prefix(3)) else { return }
-        pendingLines.append(line)
-        let isLast = line.count == 3 || line[line.index(line.startIndex, offsetBy: 3)] != "-"
-        guard isLast else { return }
-        let text = pendingLines.map { l -> String in
-            l.count > 4 ? String(l.dropFirst(4)) : ""
-        }.joined(separator: " ")
+    /// Takes one reply line as libcurl received it (`250-…`, `250 …`, with or without CR LF).
+    mutating func replyLineReceived<Bytes: BidirectionalCollection<UInt8>>(_ rawLine: Bytes) {
+        let line = rawLine.reversed().drop { $0 == 10 || $0 == 13 }.reversed()
+        let digits = line.prefix(3)
+        guard digits.count == 3, digits.allSatisfy({ (48...57).contains($0) }) else { return }
+        let code = digits.reduce(0) { $0 * 10 + Int($1 - 48) }
+        let rest = line.dropFirst(3)
+        pendingLines.append(String(decoding: rest.dropFirst(), as: UTF8.self))
+        guard rest.first != UInt8(ascii: "-") else { return }
+        let text = pendingLines.joined(separator: " ")
         pendingLines = []
         var command = lastCommand
         if command == "DATA" && dataAccepted { command = "." }

@@ -46,17 +46,32 @@ struct DeliveryDispatcher: Service {
         if let limit = delivery.rateLimit {
             logger.notice("Sending at most \(limit) messages a minute (delivery.rate_limit)")
         }
+        let ledger = DeliveryLedger(store: store, owner: owner, leaseDuration: leaseDuration, now: now)
         await withTaskGroup(of: Void.self) { group in
             for lane in 0..<delivery.workers {
-                group.addTask { await work(lane: lane, gate: gate) }
+                // The worker runs on its lane's thread: sending and the (blocking) group commit
+                // happen there, without hops through the cooperative pool.
+                group.addTask(executorPreference: transport.taskExecutor(lane: lane)) {
+                    await work(lane: lane, gate: gate, ledger: ledger)
+                }
             }
         }
     }
 
-    private func work(lane: Int, gate: RateGate?) async {
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+    private func work(lane: Int, gate: RateGate?, ledger: DeliveryLedger) async {
+        // An attempt made but not recorded yet: it goes to the queue with the next claim, in one
+        // commit shared with the other workers' turns.
+        var unrecorded: MadeAttempt?
+        while true {
             state.update { $0.deliveryHeartbeats[lane] = .now }
             let generation = doorbell.generation
+            let stopping = Task.isShuttingDownGracefully || Task.isCancelled
+            if let made = unrecorded, stopping || gate != nil {
+                // Nothing more to claim, or the claim may wait for a sending slot: record it now.
+                await record(made, claimingNext: false, ledger: ledger)
+                unrecorded = nil
+            }
+            if stopping { return }
             if let gate {
                 // Take a sending slot before claiming, so a waiting worker holds no lease.
                 do {
@@ -65,16 +80,14 @@ struct DeliveryDispatcher: Service {
                     continue
                 }
             }
-            let claimed: [ClaimedMessage]
-            do {
-                claimed = try await store.claimDue(limit: 1, now: now(), owner: owner, leaseFor: leaseDuration)
-            } catch {
-                logger.error("Cannot claim messages from the queue", metadata: ["error": "\(error)"])
+            guard let claimed = await record(unrecorded, claimingNext: true, ledger: ledger) else {
                 await gate?.giveBack()
                 await idle(after: generation, for: .seconds(5))
+                unrecorded = nil
                 continue
             }
-            guard let message = claimed.first else {
+            unrecorded = nil
+            guard let message = claimed else {
                 await gate?.giveBack()
                 var wait = wakeInterval
                 if let due = try? await store.nextDueTime() {
@@ -83,8 +96,32 @@ struct DeliveryDispatcher: Service {
                 await idle(after: generation, for: wait)
                 continue
             }
-            await deliver(message, lane: lane)
+            unrecorded = await attempt(message, lane: lane)
         }
+    }
+
+    /// Commits `made` (when given) and, when `claimingNext`, leases the next due message.
+    /// - Returns: nil when the queue could not be written (logged); otherwise the claimed message, if any.
+    @discardableResult
+    private func record(_ made: MadeAttempt?, claimingNext: Bool, ledger: DeliveryLedger) async -> ClaimedMessage?? {
+        let result: DeliveryTurn.Result
+        do {
+            // Blocks this lane's own thread until the shared commit is done (see the task's executor).
+            result = try ledger.take(DeliveryTurn(finishing: made.map { ($0.message.id, $0.record) }, claims: claimingNext))
+        } catch {
+            if let made {
+                logger.error("Cannot record a delivery outcome; the message will be retried when its lease ends",
+                             metadata: ["outbox.queue_id": "\(made.message.id)", "error": "\(error)"])
+            }
+            if claimingNext {
+                logger.error("Cannot claim messages from the queue", metadata: ["error": "\(error)"])
+            }
+            return nil
+        }
+        if let made {
+            await report(made, recorded: result.recorded ?? false)
+        }
+        return .some(result.claimed)
     }
 
     private func idle(after generation: UInt64, for duration: Duration) async {
@@ -93,9 +130,9 @@ struct DeliveryDispatcher: Service {
         }
     }
 
-    private func deliver(_ message: ClaimedMessage, lane: Int) async {
-        var logger = logger
-        logger[metadataKey: "outbox.queue_id"] = "\(message.id)"
+    /// Sends `message` once and decides what its attempt means (state, next attempt, recipients).
+    /// - Returns: nil when the shutdown deadline aborted the send (the message was given back).
+    private func attempt(_ message: ClaimedMessage, lane: Int) async -> MadeAttempt? {
         let attempt = message.previousAttempts + 1
         let started = now()
         let clock = ContinuousClock()
@@ -109,7 +146,7 @@ struct DeliveryDispatcher: Service {
         if Task.isCancelled {
             // Shutdown deadline: curl was aborted; give the message back as it was.
             try? await store.release(message.id, owner: owner)
-            return
+            return nil
         }
 
         var outcome = result.outcome
@@ -148,19 +185,24 @@ struct DeliveryDispatcher: Service {
         let record = AttemptRecord(startedAt: started, duration: duration, server: transport.destination,
                                    outcome: outcome, newState: newState, nextAttemptAt: nextAttempt,
                                    recipients: updates)
-        do {
-            let stillOurs = try await store.finish(message.id, owner: owner, attempt: record)
-            if !stillOurs {
-                logger.warning("The message changed while it was being sent (lease lost); outcome not recorded",
-                               metadata: ["outbox.outcome": "\(outcome.kind)"])
-            } else {
-                let failed = recipients.filter { $0.state == .failed && message.envelope.recipients.indices.contains($0.index) }
-                    .map { FailureNotice.Failure(address: message.envelope.recipients[$0.index].value, reply: $0.reply) }
-                await queueFailureNotice(for: message, attempt: attempt, failed: failed, logger: logger)
-            }
-        } catch {
-            logger.error("Cannot record a delivery outcome; the message will be retried when its lease ends",
-                         metadata: ["error": "\(error)"])
+        return MadeAttempt(message: message, record: record, recipients: recipients)
+    }
+
+    /// Says what a recorded attempt did: the log line, the status line, a failure notice.
+    private func report(_ made: MadeAttempt, recorded: Bool) async {
+        let message = made.message
+        let outcome = made.record.outcome
+        let newState = made.record.newState
+        let attempt = message.previousAttempts + 1
+        var logger = logger
+        logger[metadataKey: "outbox.queue_id"] = "\(message.id)"
+        if !recorded {
+            logger.warning("The message changed while it was being sent (lease lost); outcome not recorded",
+                           metadata: ["outbox.outcome": "\(outcome.kind)"])
+        } else {
+            let failed = made.recipients.filter { $0.state == .failed && message.envelope.recipients.indices.contains($0.index) }
+                .map { FailureNotice.Failure(address: message.envelope.recipients[$0.index].value, reply: $0.reply) }
+            await queueFailureNotice(for: message, attempt: attempt, failed: failed, logger: logger)
         }
 
         state.update {
@@ -173,23 +215,36 @@ struct DeliveryDispatcher: Service {
             }
         }
 
-        let metadata: Logger.Metadata = [
-            "outbox.attempt": "\(attempt)", "outbox.recipients": "\(message.envelope.recipients.count)",
-            "smtp.reply": "\(outcome.text)", "outbox.duration_ms": "\(duration.wholeMilliseconds)",
-        ]
+        // Built only when a line is logged (the metadata parameter is an autoclosure).
+        func metadata() -> Logger.Metadata {
+            var metadata: Logger.Metadata = [
+                "outbox.attempt": "\(attempt)", "outbox.recipients": "\(message.envelope.recipients.count)",
+                "smtp.reply": "\(outcome.text)", "outbox.duration_ms": "\(made.record.duration.wholeMilliseconds)",
+            ]
+            if newState == .deferred {
+                metadata["outbox.next_attempt"] = "\(made.record.nextAttemptAt.map { RFC5322Date.format($0) } ?? "-")"
+            }
+            return metadata
+        }
         switch newState {
         case .sent:
-            logger.info("Message delivered", metadata: metadata)
+            logger.info("Message delivered", metadata: metadata())
         case .failed:
-            logger.info("Message failed permanently", metadata: metadata)
+            logger.info("Message failed permanently", metadata: metadata())
         default:
-            var deferred = metadata
-            deferred["outbox.next_attempt"] = "\(nextAttempt.map { RFC5322Date.format($0) } ?? "-")"
             if outcome.kind == .configuration {
-                logger.error("Delivery failing because of the SMTP settings; mail is kept and retried", metadata: deferred)
+                logger.error("Delivery failing because of the SMTP settings; mail is kept and retried", metadata: metadata())
             } else {
-                logger.info("Message deferred", metadata: deferred)
+                logger.info("Message deferred", metadata: metadata())
             }
         }
     }
+}
+
+/// A send and its decided outcome, waiting to be recorded.
+private struct MadeAttempt {
+    var message: ClaimedMessage
+    var record: AttemptRecord
+    /// The transport's per-recipient results (indices into the envelope's recipients).
+    var recipients: [RecipientResult]
 }

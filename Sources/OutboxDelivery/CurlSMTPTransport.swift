@@ -20,6 +20,10 @@ public struct CurlSMTPTransport: DeliveryTransport {
         self.prefix = EmailPrefix(settings.emailPrefix)
     }
 
+    public func taskExecutor(lane: Int) -> any TaskExecutor {
+        lanes[lane % lanes.count].executor
+    }
+
     public var destination: String {
         var text = "\(settings.host):\(settings.port)"
         if settings.transportProtocol == .smtps { text += " SMTPS" } else if settings.startTLS { text += " STARTTLS" }

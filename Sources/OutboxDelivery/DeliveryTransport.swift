@@ -10,6 +10,11 @@ public protocol DeliveryTransport: Sendable {
     /// Tries once and says what happened to each recipient (see ``RecipientResult``).
     func attempt(_ envelope: Envelope, content: RawMessage, lane: Int) async -> DeliveryAttempt
 
+    /// Where lane `lane`'s caller should run: a dedicated thread (never Swift's cooperative pool,
+    /// so the caller may block there), shared with the lane's connection so a send costs no
+    /// thread switch.
+    func taskExecutor(lane: Int) -> any TaskExecutor
+
     /// A short description of the destination for logs and history (`smtp.example.org:587 STARTTLS`).
     var destination: String { get }
 }

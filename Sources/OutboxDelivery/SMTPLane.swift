@@ -2,7 +2,8 @@ import Curl
 
 /// One delivery lane: one serial queue, one reused easy handle (so one reused SMTP connection).
 actor SMTPLane {
-    private let executor: DedicatedQueueExecutor
+    /// The lane's thread: its actor jobs, and the delivery worker that prefers it.
+    nonisolated let executor: DedicatedQueueExecutor
     private var handle: EasyHandle?  // not Sendable; never leaves this actor
     /// Whether the handle's last transfer ended well, i.e. it probably holds an open connection.
     private var lastTransferSucceeded = false

@@ -193,7 +193,9 @@ extension QueueStore {
     public func message(_ id: QueueID, now: UnixTime) async throws -> QueueMessageDetail? {
         guard let entry = try await list(filter: QueueFilter(ids: [id]), now: now).first else { return nil }
         return try await pool.read { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT content, updated_at FROM message WHERE id = ?",
+            guard let row = try Row.fetchOne(db, sql: """
+                SELECT content, updated_at FROM message JOIN message_content ON message_id = id WHERE id = ?
+                """,
                                              arguments: [id.rawValue])
             else { return nil }
             let attempts = try Row.fetchAll(

@@ -31,12 +31,14 @@ extension QueueStore {
             let bytes = message.content.bytes
             try db.execute(
                 sql: """
-                    INSERT INTO message (spool_name, sender, content, size, state, created_at, updated_at, next_attempt_at)
-                    VALUES (?, ?, ?, ?, 'queued', ?, ?, ?)
+                    INSERT INTO message (spool_name, sender, size, state, created_at, updated_at, next_attempt_at)
+                    VALUES (?, ?, ?, 'queued', ?, ?, ?)
                     """,
-                arguments: [spoolName, message.envelope.sender.value, Data(bytes), bytes.count,
+                arguments: [spoolName, message.envelope.sender.value, bytes.count,
                             now.milliseconds, now.milliseconds, now.milliseconds])
             let id = db.lastInsertedRowID
+            try db.cachedStatement(sql: "INSERT INTO message_content (message_id, content) VALUES (?, ?)")
+                .execute(arguments: [id, Data(bytes)])
             let insert = try db.cachedStatement(sql: "INSERT INTO recipient (message_id, position, address) VALUES (?, ?, ?)")
             for (position, recipient) in message.envelope.recipients.enumerated() {
                 try insert.execute(arguments: [id, position, recipient.value])

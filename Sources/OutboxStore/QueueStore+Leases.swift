@@ -56,56 +56,31 @@ public struct AttemptRecord: Sendable, Hashable {
     }
 }
 
+/// One delivery worker's business with the queue between two sends: record the attempt it just
+/// made (if any) and lease its next message (if it wants one), through ``DeliveryLedger``.
+public struct DeliveryTurn: Sendable {
+    public var finishing: (id: QueueID, attempt: AttemptRecord)?
+    public var claims: Bool
+
+    public init(finishing: (id: QueueID, attempt: AttemptRecord)?, claims: Bool) {
+        self.finishing = finishing
+        self.claims = claims
+    }
+
+    public struct Result: Sendable {
+        /// For a turn that finished an attempt: whether it was recorded (false: the lease was lost).
+        public var recorded: Bool?
+        /// The leased message, when one was wanted and one was due.
+        public var claimed: ClaimedMessage?
+    }
+}
+
 extension QueueStore {
     /// Leases up to `limit` due messages (queued or deferred, next attempt passed, no live lease),
     /// oldest due first.
     public func claimDue(limit: Int, now: UnixTime, owner: String, leaseFor duration: Duration) async throws -> [ClaimedMessage] {
         try await pool.write { db in
-            let rows = try Row.fetchAll(
-                db,
-                sql: """
-                    UPDATE message SET lease_owner = ?, lease_expires_at = ?
-                    WHERE id IN (
-                        SELECT id FROM message INDEXED BY message_due
-                        WHERE state IN ('queued', 'deferred') AND next_attempt_at <= ?
-                          AND (lease_expires_at IS NULL OR lease_expires_at <= ?)
-                        ORDER BY next_attempt_at LIMIT ?)
-                    RETURNING id, sender, content, attempts, created_at
-                    """,
-                arguments: [owner, (now + duration).milliseconds, now.milliseconds, now.milliseconds, limit])
-            return try rows.compactMap { row -> ClaimedMessage? in
-                let id: Int64 = row["id"]
-                let recipientRows = try Row.fetchAll(
-                    db, sql: "SELECT position, address FROM recipient WHERE message_id = ? AND state = 'queued' ORDER BY position",
-                    arguments: [id])
-                let addresses = recipientRows.map { $0["address"] as String }
-                let alreadySent = try Int.fetchOne(
-                    db, sql: "SELECT count(*) FROM recipient WHERE message_id = ? AND state = 'sent'", arguments: [id]) ?? 0
-                // Addresses were validated at intake; validate again before they reach curl (libcurl
-                // 7.88 would send a CR/LF inside one as is). A bad one fails its message, not the claim.
-                let envelope: Envelope
-                do {
-                    envelope = Envelope(
-                        sender: try EmailAddress(row["sender"] as String),
-                        recipients: try addresses.map { try EmailAddress($0) })
-                } catch {
-                    try db.execute(
-                        sql: """
-                            UPDATE message SET state = 'failed', last_error = ?, lease_owner = NULL, lease_expires_at = NULL
-                            WHERE id = ?
-                            """,
-                        arguments: ["refused before sending: an address in the queue is invalid: \(error)", id])
-                    try db.execute(
-                        sql: "UPDATE recipient SET state = 'failed', last_reply = ? WHERE message_id = ? AND state = 'queued'",
-                        arguments: ["refused before sending: \(error)", id])
-                    return nil
-                }
-                return ClaimedMessage(
-                    id: QueueID(rawValue: id), envelope: envelope,
-                    content: RawMessage(normalizedBytes: [UInt8](row["content"] as Data)),
-                    previousAttempts: row["attempts"], queuedAt: UnixTime(milliseconds: row["created_at"]),
-                    recipientPositions: recipientRows.map { $0["position"] as Int }, alreadySent: alreadySent)
-            }
+            try Self.claimDue(db, limit: limit, now: now, owner: owner, leaseFor: duration)
         }
     }
 
@@ -114,43 +89,128 @@ extension QueueStore {
     @discardableResult
     public func finish(_ id: QueueID, owner: String, attempt: AttemptRecord) async throws -> Bool {
         try await pool.write { db in
-            try db.execute(
-                sql: """
-                    UPDATE message SET state = ?, attempts = attempts + 1, updated_at = ?,
-                        next_attempt_at = COALESCE(?, next_attempt_at), last_error = ?,
-                        lease_owner = NULL, lease_expires_at = NULL
-                    WHERE id = ? AND lease_owner = ?
-                    """,
+            try Self.finish(db, id, owner: owner, attempt: attempt)
+        }
+    }
+
+    /// Several delivery workers' turns in one transaction (one fsync): first every finished
+    /// attempt is recorded, then one message is leased for each turn that asks for one.
+    /// Blocks the calling thread (``DeliveryLedger`` calls it from delivery lanes' own threads).
+    /// - Returns: one result per turn, in order.
+    func takeTurns(_ turns: [DeliveryTurn], now: UnixTime, owner: String, leaseFor duration: Duration) throws -> [DeliveryTurn.Result] {
+        try pool.write { db in
+            var results = try turns.map { turn in
+                DeliveryTurn.Result(recorded: try turn.finishing.map { try Self.finish(db, $0.id, owner: owner, attempt: $0.attempt) })
+            }
+            let wanted = turns.indices.filter { turns[$0].claims }
+            guard !wanted.isEmpty else { return results }
+            let claimed = try Self.claimDue(db, limit: wanted.count, now: now, owner: owner, leaseFor: duration)
+            for (index, message) in zip(wanted, claimed) {
+                results[index].claimed = message
+            }
+            return results
+        }
+    }
+
+    static func claimDue(_ db: Database, limit: Int, now: UnixTime, owner: String, leaseFor duration: Duration) throws -> [ClaimedMessage] {
+        let rows = try Row.fetchAll(
+            db.cachedStatement(sql: """
+                UPDATE message SET lease_owner = ?, lease_expires_at = ?
+                WHERE id IN (
+                    SELECT id FROM message INDEXED BY message_due
+                    WHERE state IN ('queued', 'deferred') AND next_attempt_at <= ?
+                      AND (lease_expires_at IS NULL OR lease_expires_at <= ?)
+                    ORDER BY next_attempt_at LIMIT ?)
+                RETURNING id, sender, attempts, created_at
+                """),
+            arguments: [owner, (now + duration).milliseconds, now.milliseconds, now.milliseconds, limit])
+        let recipientsOf = try db.cachedStatement(
+            sql: "SELECT position, address, state FROM recipient WHERE message_id = ? ORDER BY position")
+        let contentOf = try db.cachedStatement(sql: "SELECT content FROM message_content WHERE message_id = ?")
+        return try rows.compactMap { row -> ClaimedMessage? in
+            let id: Int64 = row["id"]
+            var positions: [Int] = []
+            var addresses: [String] = []
+            var alreadySent = 0
+            for recipient in try Row.fetchAll(recipientsOf, arguments: [id]) {
+                switch recipient["state"] as String {
+                case RecipientResult.State.queued.rawValue:
+                    positions.append(recipient["position"])
+                    addresses.append(recipient["address"])
+                case RecipientResult.State.sent.rawValue:
+                    alreadySent += 1
+                default:
+                    break
+                }
+            }
+            // Addresses were validated at intake; validate again before they reach curl (libcurl
+            // 7.88 would send a CR/LF inside one as is). A bad one fails its message, not the claim.
+            let envelope: Envelope
+            let content: Data
+            do {
+                envelope = Envelope(
+                    sender: try EmailAddress(row["sender"] as String),
+                    recipients: try addresses.map { try EmailAddress($0) })
+                guard let stored = try Data.fetchOne(contentOf, arguments: [id]) else { throw MissingContent() }
+                content = stored
+            } catch let error as DatabaseError {
+                throw error
+            } catch {
+                let reason = error is MissingContent ? "\(error)" : "an address in the queue is invalid: \(error)"
+                try db.execute(
+                    sql: """
+                        UPDATE message SET state = 'failed', last_error = ?, lease_owner = NULL, lease_expires_at = NULL
+                        WHERE id = ?
+                        """,
+                    arguments: ["refused before sending: \(reason)", id])
+                try db.execute(
+                    sql: "UPDATE recipient SET state = 'failed', last_reply = ? WHERE message_id = ? AND state = 'queued'",
+                    arguments: ["refused before sending: \(error)", id])
+                return nil
+            }
+            return ClaimedMessage(
+                id: QueueID(rawValue: id), envelope: envelope,
+                content: RawMessage(normalizedBytes: [UInt8](content)),
+                previousAttempts: row["attempts"], queuedAt: UnixTime(milliseconds: row["created_at"]),
+                recipientPositions: positions, alreadySent: alreadySent)
+        }
+    }
+
+    static func finish(_ db: Database, _ id: QueueID, owner: String, attempt: AttemptRecord) throws -> Bool {
+        try db.cachedStatement(sql: """
+            UPDATE message SET state = ?, attempts = attempts + 1, updated_at = ?,
+                next_attempt_at = COALESCE(?, next_attempt_at), last_error = ?,
+                lease_owner = NULL, lease_expires_at = NULL
+            WHERE id = ? AND lease_owner = ?
+            """).execute(
                 arguments: [attempt.newState.rawValue, (attempt.startedAt + attempt.duration).milliseconds,
                             attempt.nextAttemptAt?.milliseconds,
                             attempt.newState == .sent ? nil : attempt.outcome.text,
                             id.rawValue, owner])
-            guard db.changesCount == 1 else { return false }
-            var history: [String] = []
-            for update in attempt.recipients {
-                try db.execute(
-                    sql: "UPDATE recipient SET state = ?, last_reply = ? WHERE message_id = ? AND position = ? AND state = 'queued'",
-                    arguments: [update.state.rawValue, update.reply, id.rawValue, update.position])
-                let address = try String.fetchOne(
-                    db, sql: "SELECT address FROM recipient WHERE message_id = ? AND position = ?",
-                    arguments: [id.rawValue, update.position]) ?? "#\(update.position)"
-                history.append("<\(address)> \(update.state.rawValue): \(update.reply)")
-            }
-            if attempt.recipients.isEmpty && (attempt.newState == .sent || attempt.newState == .failed) {
-                try db.execute(
-                    sql: "UPDATE recipient SET state = ?, last_reply = ? WHERE message_id = ? AND state = 'queued'",
-                    arguments: [attempt.newState.rawValue, attempt.outcome.text, id.rawValue])
-            }
-            try db.execute(
-                sql: """
-                    INSERT INTO attempt (message_id, started_at, duration_ms, server, outcome, reply, recipients)
-                    VALUES (?, ?, ?, ?, ?, ?, ?)
-                    """,
+        guard db.changesCount == 1 else { return false }
+        var history: [String] = []
+        for update in attempt.recipients {
+            try db.cachedStatement(
+                sql: "UPDATE recipient SET state = ?, last_reply = ? WHERE message_id = ? AND position = ? AND state = 'queued'"
+            ).execute(arguments: [update.state.rawValue, update.reply, id.rawValue, update.position])
+            let address = try String.fetchOne(
+                db.cachedStatement(sql: "SELECT address FROM recipient WHERE message_id = ? AND position = ?"),
+                arguments: [id.rawValue, update.position]) ?? "#\(update.position)"
+            history.append("<\(address)> \(update.state.rawValue): \(update.reply)")
+        }
+        if attempt.recipients.isEmpty && (attempt.newState == .sent || attempt.newState == .failed) {
+            try db.cachedStatement(
+                sql: "UPDATE recipient SET state = ?, last_reply = ? WHERE message_id = ? AND state = 'queued'"
+            ).execute(arguments: [attempt.newState.rawValue, attempt.outcome.text, id.rawValue])
+        }
+        try db.cachedStatement(sql: """
+            INSERT INTO attempt (message_id, started_at, duration_ms, server, outcome, reply, recipients)
+            VALUES (?, ?, ?, ?, ?, ?, ?)
+            """).execute(
                 arguments: [id.rawValue, attempt.startedAt.milliseconds, attempt.duration.wholeMilliseconds,
                             attempt.server, "\(attempt.outcome.kind)", attempt.outcome.text,
                             history.isEmpty ? nil : history.joined(separator: "\n")])
-            return true
-        }
+        return true
     }
 
     /// Gives a claimed message back untouched (shutdown before its send started).
@@ -197,4 +257,9 @@ extension QueueStore {
             return [unleased, leaseEnd].compactMap { $0 }.min().map(UnixTime.init(milliseconds:))
         }
     }
+}
+
+/// A message row without its content (the queue file was edited by hand or damaged).
+private struct MissingContent: Error, CustomStringConvertible {
+    var description: String { "the message's content is missing from the queue" }
 }

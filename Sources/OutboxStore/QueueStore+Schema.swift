@@ -48,6 +48,19 @@ extension QueueStore {
             // One line per recipient decided by the attempt: "<address> sent|failed|queued: reply".
             try db.execute(sql: "ALTER TABLE attempt ADD COLUMN recipients TEXT")
         }
+        migrator.registerMigration("v3-content-apart: message content in its own table") { db in
+            // A delivery rewrites its message row twice (lease, outcome). With the ~2 KB content
+            // inline that was a page of WAL per message per commit; apart, the rows are small and
+            // a group commit's messages share their pages.
+            try db.execute(sql: """
+                CREATE TABLE message_content (
+                    message_id INTEGER PRIMARY KEY REFERENCES message(id) ON DELETE CASCADE,
+                    content BLOB NOT NULL             -- RFC 5322, CRLF, Bcc removed; prefix added at send time
+                );
+                INSERT INTO message_content (message_id, content) SELECT id, content FROM message;
+                ALTER TABLE message DROP COLUMN content;
+                """)
+        }
         return migrator
     }
 }

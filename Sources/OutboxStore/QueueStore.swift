@@ -20,14 +20,17 @@ public final class QueueStore: Sendable {
         configuration.busyMode = .timeout(10)
         configuration.label = "outbox.queue"
         configuration.prepareDatabase { db in
-            // WAL is set by DatabasePool; FULL makes every commit reach the disk before it returns.
-            if !db.configuration.readonly {
-                try db.execute(sql: "PRAGMA synchronous = FULL")
-            }
             try db.execute(sql: "PRAGMA foreign_keys = ON")
         }
         self.path = path
         self.pool = try DatabasePool(path: path, configuration: configuration)
+        if !readOnly {
+            // FULL makes every commit reach the disk before it returns. Set here, after the pool
+            // exists: DatabasePool turns WAL on and then sets NORMAL on its writer connection
+            // (which would undo it in `prepareDatabase`), and NORMAL may lose the last commits
+            // at a power cut — after intake had already removed their spool files.
+            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+        }
         if !readOnly {
             try Self.migrator.migrate(pool)
         } else if try pool.read({ db in try !Self.migrator.hasCompletedMigrations(db) }) {
@@ -48,5 +51,12 @@ public enum QueueStoreError: Error, Sendable, CustomStringConvertible {
         case .corrupt(let path, let detail): "\(path) is damaged: \(detail)"
         case .unknownMessage(let id): "no message with queue id \(id)"
         }
+    }
+}
+
+extension QueueStore {
+    /// The writer connection's `PRAGMA synchronous` (2 = FULL), for tests and diagnostics.
+    package func writerSynchronousMode() async throws -> Int {
+        try await pool.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 }
     }
 }

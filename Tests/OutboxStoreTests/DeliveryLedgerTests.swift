@@ -1,0 +1,102 @@
+import Dispatch
+import Foundation
+import GRDB
+import OutboxCore
+import OutboxStore
+import Synchronization
+import Testing
+
+@Suite("Group commit and durability of the queue file")
+struct DeliveryLedgerTests {
+    let t0 = UnixTime(seconds: 1_800_000_000)
+
+    func message(_ number: Int) throws -> IncomingMessage {
+        let text = "From: sender@example.org\nTo: r\(number)@example.org\nSubject: \(number)\n\nbody \(number)\n"
+        return try IncomingMessage(eml: Array(text.utf8), context: .init(defaultSender: nil, hostname: "h", now: t0, uniqueToken: "u\(number)"))
+    }
+
+    @Test("The writer commits with synchronous = FULL (GRDB's pool would leave NORMAL)")
+    func synchronousFull() async throws {
+        let queue = TemporaryQueue()
+        let store = try QueueStore(path: queue.path)
+        #expect(try await store.writerSynchronousMode() == 2)
+    }
+
+    @Test("Workers taking turns at once: every message is sent once, each with one recorded attempt")
+    func concurrentTurns() async throws {
+        let queue = TemporaryQueue()
+        let store = try QueueStore(path: queue.path)
+        let count = 200
+        for number in 0..<count {
+            _ = try await store.enqueue(try message(number), spoolName: "m\(number).eml", now: t0)
+        }
+        let ledger = DeliveryLedger(store: store, owner: "A", leaseDuration: .seconds(600), now: { [t0] in t0 })
+        let claims = Mutex<[QueueID: Int]>([:])
+        let failures = Mutex<[String]>([])
+        let t0 = t0
+        // Eight real threads, as the delivery lanes are: `take` blocks its caller.
+        DispatchQueue.concurrentPerform(iterations: 8) { _ in
+            var finishing: (id: QueueID, attempt: AttemptRecord)?
+            do {
+                for _ in 0...count {
+                    let result = try ledger.take(DeliveryTurn(finishing: finishing, claims: true))
+                    if finishing != nil && result.recorded != true { failures.withLock { $0.append("not recorded") } }
+                    guard let claimed = result.claimed else { return }
+                    claims.withLock { $0[claimed.id, default: 0] += 1 }
+                    finishing = (claimed.id, AttemptRecord(
+                        startedAt: t0, duration: .milliseconds(1), server: "s", outcome: .delivered(reply: "250 ok \(claimed.id)"),
+                        newState: .sent, nextAttemptAt: nil))
+                }
+                failures.withLock { $0.append("did not run out of messages") }
+            } catch {
+                failures.withLock { $0.append("\(error)") }
+            }
+        }
+        #expect(failures.withLock { $0 } == [])
+        #expect(claims.withLock { $0.count } == count)
+        #expect(claims.withLock { $0.values.allSatisfy { $0 == 1 } })
+        #expect(try await store.counts()[.sent] == count)
+        let sample = try #require(claims.withLock { $0.keys.first })
+        #expect(try await store.attempts(of: sample).map(\.reply) == ["250 ok \(sample)"])
+    }
+
+    @Test("A queue written before content moved to its own table keeps every message's content")
+    func contentMigration() async throws {
+        let queue = TemporaryQueue()
+        // The layout of migrations v1 and v2, with one message in it.
+        let old = try DatabaseQueue(path: queue.path)
+        try await old.write { db in
+            try db.execute(sql: """
+                CREATE TABLE grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY);
+                INSERT INTO grdb_migrations VALUES ('v1: messages, recipients, attempts'),
+                    ('v2-delivery: per-recipient results in the attempt history');
+                CREATE TABLE message (id INTEGER PRIMARY KEY AUTOINCREMENT, spool_name TEXT UNIQUE, sender TEXT NOT NULL,
+                    content BLOB NOT NULL, size INTEGER NOT NULL, state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+                    created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, next_attempt_at INTEGER NOT NULL,
+                    last_error TEXT, lease_owner TEXT, lease_expires_at INTEGER);
+                CREATE INDEX message_due ON message(next_attempt_at) WHERE state IN ('queued', 'deferred');
+                CREATE INDEX message_state ON message(state);
+                CREATE INDEX message_leased ON message(lease_owner) WHERE lease_owner IS NOT NULL;
+                CREATE TABLE recipient (message_id INTEGER NOT NULL REFERENCES message(id) ON DELETE CASCADE,
+                    position INTEGER NOT NULL, address TEXT NOT NULL, state TEXT NOT NULL DEFAULT 'queued', last_reply TEXT,
+                    PRIMARY KEY (message_id, position)) WITHOUT ROWID;
+                CREATE TABLE attempt (id INTEGER PRIMARY KEY, message_id INTEGER NOT NULL REFERENCES message(id) ON DELETE CASCADE,
+                    started_at INTEGER NOT NULL, duration_ms INTEGER NOT NULL, server TEXT NOT NULL, outcome TEXT NOT NULL,
+                    reply TEXT NOT NULL, recipients TEXT);
+                CREATE INDEX attempt_message ON attempt(message_id);
+                INSERT INTO message (spool_name, sender, content, size, state, created_at, updated_at, next_attempt_at)
+                    VALUES ('old.eml', 'sender@example.org', CAST('Subject: from before' || char(13, 10, 13, 10) || 'old body' || char(13, 10) AS BLOB),
+                            36, 'queued', 0, 0, 0);
+                INSERT INTO recipient (message_id, position, address) VALUES (1, 0, 'a@example.org');
+                """)
+        }
+        try old.close()
+
+        let store = try QueueStore(path: queue.path)
+        let claimed = try #require(try await store.claimDue(limit: 1, now: t0, owner: "A", leaseFor: .seconds(60)).first)
+        #expect(String(decoding: claimed.content.bytes, as: UTF8.self) == "Subject: from before\r\n\r\nold body\r\n")
+        #expect(claimed.envelope.recipients.map(\.value) == ["a@example.org"])
+        let detail = try #require(try await store.message(claimed.id, now: t0))
+        #expect(String(decoding: detail.content, as: UTF8.self).hasSuffix("old body\r\n"))
+    }
+}
