@@ -45,9 +45,12 @@ if [[ $scenario == smoke ]]; then
 fi
 
 build() {
-    swift build -c "$config" --product outboxd >/dev/null
-    swift build -c "$config" --product outbox >/dev/null
-    bin=$(swift build -c "$config" --show-bin-path)
+    # A release build as install.sh makes it (the same build directory, so no relinking back and forth).
+    local flags=(-c "$config")
+    [[ $config == release ]] && flags+=(--static-swift-stdlib)
+    swift build "${flags[@]}" --product outboxd >/dev/null
+    swift build "${flags[@]}" --product outbox >/dev/null
+    bin=$(swift build "${flags[@]}" --show-bin-path)
 }
 
 server_pid=
@@ -338,7 +341,7 @@ scenario_corrupt_db() {
 
 scenario_fuzz() {
     local inputs=${1:-1000000} config_inputs=${2:-2000} files=${3:-200} status=0
-    swift build -c "$config" --product outbox-fuzz >/dev/null
+    swift build -c "$config" $([[ $config == release ]] && echo --static-swift-stdlib) --product outbox-fuzz >/dev/null
     build
     mkdir -p "$work"
     "$bin/outbox-fuzz" "$inputs" "$config_inputs" "${FUZZ_SEED:-1}" "$work" || status=1

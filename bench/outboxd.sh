@@ -1,4 +1,6 @@
 # bench/outboxd.sh — outboxd relaying to the sink, with its state under $1. Sourced by bench/run.sh.
+# 16 delivery workers (OUTBOXD_WORKERS): 16 SMTP sessions, where Postfix's default
+# per-destination concurrency is 20; the shipped default (delivery.workers: 4) is for real relays.
 
 # outboxd_configure DIR SINK_PORT ENABLED
 outboxd_configure() {
@@ -7,6 +9,8 @@ smtp:
   enabled: $3
   host: 127.0.0.1
   port: $2
+delivery:
+  workers: ${OUTBOXD_WORKERS:-16}
 queue:
   database: $1/queue.sqlite3
 spool:

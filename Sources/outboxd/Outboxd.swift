@@ -27,6 +27,7 @@ struct Outboxd: AsyncParsableCommand {
     var config: String = OutboxConfiguration.defaultPath
 
     func run() async throws {
+        limitMallocArenas()
         let configuration: OutboxConfiguration
         do {
             configuration = try await OutboxConfiguration.load(file: config)
@@ -70,4 +71,14 @@ struct Outboxd: AsyncParsableCommand {
 func printError(_ line: String) {
     let bytes = Array((line + "\n").utf8)
     _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+}
+
+/// glibc gives each thread that allocates its own malloc arena (up to 8 per CPU), and the
+/// delivery lanes would each keep one mostly empty. Two are plenty for a daemon that waits on
+/// sockets and fsync most of the time. (`mallopt` is not in Swift's Glibc module: looked up.)
+private func limitMallocArenas() {
+    typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
+    let mArenaMax: Int32 = -8  // M_ARENA_MAX in <malloc.h>
+    guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") else { return }  // RTLD_DEFAULT
+    _ = unsafeBitCast(symbol, to: Mallopt.self)(mArenaMax, 2)
 }
