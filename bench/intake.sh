@@ -13,7 +13,8 @@
 #
 # Defaults: 20000 files, 200 drops. OUTBOXD=PATH runs that binary instead of building (e.g. an
 # older build, for before/after figures). BENCH_DIR is the scratch directory (default
-# /tmp/outbox-intake). Run as root on an otherwise idle machine; installs sqlite3 if missing.
+# /tmp/outbox-intake). INTAKE_PERF=FILE records a profile of outboxd during the intake run
+# (perf record -g; read it with perf report -i FILE). Run as root on an otherwise idle machine; installs sqlite3 if missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
@@ -44,6 +45,12 @@ outboxd_configure "$dir" 25 false
 sed -i "s|level: warning|level: notice|" "$dir/outbox.yaml"  # "Ready"; per-message lines stay off
 outboxd_start "$dir"
 wait_until 20 "grep -q '] Ready' $dir/outboxd.log" || { echo "intake: outboxd did not start: $(tail -n 3 "$dir/outboxd.log")" >&2; exit 1; }
+perf_pid=
+if [[ -n ${INTAKE_PERF:-} ]]; then  # a profile of the daemon during the intake run: perf report -i FILE
+    perf record -g -o "$INTAKE_PERF" -p "$outboxd_pid" >/dev/null 2>&1 &
+    perf_pid=$!
+    sleep 1
+fi
 rate_line=$(/usr/bin/python3 - "$dir/spool" "$dir/queue.sqlite3" "$files" <<'PY'
 import json, os, sqlite3, sys, time
 spool, database, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
@@ -81,6 +88,7 @@ print("intake: files=%d queued=%d distinct=%d quarantined=%d left_in_new=%d rena
       % (n, count, distinct, failed, left, renamed - first, done - first, n / (done - first)))
 PY
 )
+[[ -n $perf_pid ]] && { kill -INT "$perf_pid"; wait "$perf_pid" || true; }
 outboxd_stop
 echo "$rate_line"
 
