@@ -1,9 +1,10 @@
 #!/usr/bin/python3
-"""bench/intake-latency.py SPOOL PORT_FILE DROPS [WARMUP] — spool-to-SMTP latency, one clock.
+"""bench/intake-latency.py SPOOL PORT_FILE DROPS [WARMUP [PAUSE_MIN PAUSE_MAX]] — spool-to-SMTP latency, one clock.
 
 Runs a minimal SMTP server on 127.0.0.1 in this process (a thread per connection) and writes its
 port to PORT_FILE; the caller starts outboxd delivering to it. Then, DROPS times (after WARMUP
-drops that are not counted), with the daemon idle: writes a ~2 KB .eml into SPOOL/tmp, fsyncs it,
+drops that are not counted), with the daemon idle (a random pause of PAUSE_MIN..PAUSE_MAX seconds,
+default 0.1..0.3, before each drop): writes a ~2 KB .eml into SPOOL/tmp, fsyncs it,
 takes time.monotonic(), renames it into SPOOL/new, and waits for that message at the server. The
 latency is from the rename to the first byte of the message's SMTP transaction: on a new connection
 its EHLO, on a reused one its first command (MAIL FROM). The same clock stamps both ends.
@@ -116,6 +117,7 @@ def drop(spool, number):
 def main():
     spool, port_file, drops = sys.argv[1], sys.argv[2], int(sys.argv[3])
     warmup = int(sys.argv[4]) if len(sys.argv) > 4 else 8
+    pause = (float(sys.argv[5]), float(sys.argv[6])) if len(sys.argv) > 6 else (0.1, 0.3)
     server = Server()
     threading.Thread(target=server.serve, daemon=True).start()
     with open(port_file + ".tmp", "w") as f:
@@ -130,7 +132,7 @@ def main():
 
     latencies, new_connections, missed = [], 0, 0
     for number in range(warmup + drops):
-        time.sleep(random.uniform(0.1, 0.3))  # the daemon is idle: the last outcome is recorded
+        time.sleep(random.uniform(*pause))  # the daemon is idle: the last outcome is recorded
         renamed = drop(spool, number)
         arrival = server.wait_for(number, 30 if number < warmup else 10)
         if number < warmup:

@@ -14,7 +14,8 @@
 # Defaults: 20000 files, 200 drops. OUTBOXD=PATH runs that binary instead of building (e.g. an
 # older build, for before/after figures). BENCH_DIR is the scratch directory (default
 # /tmp/outbox-intake). INTAKE_PERF=FILE records a profile of outboxd during the intake run
-# (perf record -g; read it with perf report -i FILE). Run as root on an otherwise idle machine; installs sqlite3 if missing.
+# (perf record -g; read it with perf report -i FILE). INTAKE_PAUSE="MIN MAX" sets the idle pause
+# before each drop in seconds (default "0.1 0.3"). Run as root on an otherwise idle machine; installs sqlite3 if missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
@@ -51,9 +52,12 @@ if [[ -n ${INTAKE_PERF:-} ]]; then  # a profile of the daemon during the intake 
     perf_pid=$!
     sleep 1
 fi
-rate_line=$(/usr/bin/python3 - "$dir/spool" "$dir/queue.sqlite3" "$files" <<'PY'
+rate_line=$(/usr/bin/python3 - "$dir/spool" "$dir/queue.sqlite3" "$files" "$outboxd_pid" <<'PY'
 import json, os, sqlite3, sys, time
-spool, database, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+spool, database, n, daemon = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+def cpu_seconds():  # the daemon's user + system time: less sensitive than the rate to a busy machine
+    fields = open("/proc/%s/stat" % daemon).read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 names = []
 for i in range(n):  # written and synced before the clock starts: the producer's part is not timed
     if i % 2:
@@ -69,6 +73,7 @@ for i in range(n):  # written and synced before the clock starts: the producer's
     names.append((name, ext))
 os.sync()
 db = sqlite3.connect("file:%s?mode=ro" % database, uri=True)
+cpu_before = cpu_seconds()
 first = time.monotonic()
 for name, ext in names:
     os.rename(os.path.join(spool, "tmp", name), os.path.join(spool, "new", name + ext))
@@ -81,11 +86,12 @@ while time.monotonic() < deadline:
         break
     time.sleep(0.01)
 done = time.monotonic()
+cpu = cpu_seconds() - cpu_before
 distinct = db.execute("SELECT count(DISTINCT spool_name) FROM message").fetchone()[0]
 failed = sum(1 for _ in os.scandir(os.path.join(spool, "failed")))
 left = sum(1 for _ in os.scandir(os.path.join(spool, "new")))
-print("intake: files=%d queued=%d distinct=%d quarantined=%d left_in_new=%d rename_s=%.2f seconds=%.2f files_per_s=%.0f"
-      % (n, count, distinct, failed, left, renamed - first, done - first, n / (done - first)))
+print("intake: files=%d queued=%d distinct=%d quarantined=%d left_in_new=%d rename_s=%.2f seconds=%.2f files_per_s=%.0f daemon_cpu_s=%.2f"
+      % (n, count, distinct, failed, left, renamed - first, done - first, n / (done - first), cpu))
 PY
 )
 [[ -n $perf_pid ]] && { kill -INT "$perf_pid"; wait "$perf_pid" || true; }
@@ -95,7 +101,7 @@ echo "$rate_line"
 # --- 2. latency -----------------------------------------------------------------------------------
 dir=$work/latency
 mkdir -p "$dir"
-/usr/bin/python3 bench/intake-latency.py "$dir/spool" "$work/port" "$drops" > "$work/latency.out" 2>&1 &
+/usr/bin/python3 bench/intake-latency.py "$dir/spool" "$work/port" "$drops" 8 ${INTAKE_PAUSE:-0.1 0.3} > "$work/latency.out" 2>&1 &
 harness_pid=$!
 wait_until 20 "[[ -s $work/port ]]" || { echo "intake: the latency harness did not start" >&2; exit 1; }
 outboxd_configure "$dir" "$(cat "$work/port")" true
