@@ -20,18 +20,29 @@ public final class QueueStore: Sendable {
         configuration.busyMode = .timeout(10)
         configuration.label = "outbox.queue"
         configuration.prepareDatabase { db in
-            // WAL is set by DatabasePool; FULL makes every commit reach the disk before it returns.
-            if !db.configuration.readonly {
-                try db.execute(sql: "PRAGMA synchronous = FULL")
-            }
             try db.execute(sql: "PRAGMA foreign_keys = ON")
         }
         self.path = path
         self.pool = try DatabasePool(path: path, configuration: configuration)
         if !readOnly {
+            // FULL makes every commit sync the WAL before it returns. It must be set here, not in
+            // prepareDatabase: DatabasePool turns WAL on after prepareDatabase has run, and sets
+            // synchronous = NORMAL as it does (GRDB's Database.setUpWALMode), so commits skipped the
+            // sync and a power cut could take back messages whose spool files were already removed.
+            // The pool's one writer connection lives as long as the pool.
+            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
             try Self.migrator.migrate(pool)
         } else if try pool.read({ db in try !Self.migrator.hasCompletedMigrations(db) }) {
             throw QueueStoreError.notMigrated(path: path)
+        }
+    }
+}
+
+extension QueueStore {
+    /// The writer connection's `PRAGMA synchronous`: 2 (FULL) when every commit syncs the WAL.
+    var writerSynchronousMode: Int {
+        get async throws {
+            try await pool.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 }
         }
     }
 }
