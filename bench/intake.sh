@@ -15,7 +15,8 @@
 # older build, for before/after figures). BENCH_DIR is the scratch directory (default
 # /tmp/outbox-intake). INTAKE_PERF=FILE records a profile of outboxd during the intake run
 # (perf record -g; read it with perf report -i FILE). INTAKE_PAUSE="MIN MAX" sets the idle pause
-# before each drop in seconds (default "0.1 0.3"). Run as root on an otherwise idle machine; installs sqlite3 if missing.
+# before each drop in seconds (default "0.1 0.3"). Run as root on an otherwise idle machine;
+# installs sqlite3 if missing (no smtp-sink needed: the latency harness is its own SMTP server).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
@@ -27,8 +28,9 @@ source bench/outboxd.sh
 
 dpkg-query -W -f='${Status}' sqlite3 2>/dev/null | grep -q 'ok installed' \
     || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends sqlite3 >/dev/null
+rm -rf "$work"; mkdir -p "$work"
 if [[ -n ${OUTBOXD:-} ]]; then
-    bin=$(mktemp -d); ln -s "$(realpath "$OUTBOXD")" "$bin/outboxd"
+    bin=$work/bin; mkdir -p "$bin"; ln -s "$(realpath "$OUTBOXD")" "$bin/outboxd"
 else
     swift build -c release --product outboxd >/dev/null
     bin=$(swift build -c release --show-bin-path)
@@ -37,7 +39,6 @@ fi
 harness_pid=
 cleanup() { outboxd_stop; [[ -n $harness_pid ]] && kill "$harness_pid" 2>/dev/null; wait 2>/dev/null || true; }
 trap cleanup EXIT
-rm -rf "$work"; mkdir -p "$work"
 
 # --- 1. intake rate -------------------------------------------------------------------------------
 dir=$work/rate
@@ -120,6 +121,7 @@ p90=$(grep -o 'p90_ms=[0-9.]*' <<<"$latency_line" | cut -d= -f2)
 verdict() { if [[ $1 == 1 ]]; then echo "met"; else echo "MISSED"; fi; }
 echo "intake rate: ${rate:-?} files/s (target >= 5000: $(verdict "$(awk -v r="${rate:-0}" 'BEGIN { print (r >= 5000) }')"))"
 echo "latency: median ${median:-?} ms, p90 ${p90:-?} ms (target median <= 50 ms: $(verdict "$(awk -v m="${median:-1e9}" 'BEGIN { print (m <= 50) }')"))"
-queued=$(grep -o ' queued=[0-9]*' <<<"$rate_line" | cut -d= -f2)
-distinct=$(grep -o 'distinct=[0-9]*' <<<"$rate_line" | cut -d= -f2)
-[[ ${queued:-0} == "$files" && ${distinct:-0} == "$files" && $latency_status == 0 ]]
+# Exit status: every file queued exactly once, none quarantined or left, no drop missed (not the targets).
+field() { grep -o " $1=[0-9]*" <<<"$rate_line" | cut -d= -f2; }
+[[ $(field queued) == "$files" && $(field distinct) == "$files" && $(field quarantined) == 0 && $(field left_in_new) == 0 \
+    && $latency_status == 0 ]]
