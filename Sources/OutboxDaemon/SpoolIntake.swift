@@ -6,15 +6,20 @@ import OutboxDelivery
 import OutboxStore
 import ServiceLifecycle
 
-/// Moves messages from `<spool>/new` into the queue: read, parse, commit, then unlink.
+/// Moves messages from `<spool>/new` into the queue: read and parse a batch, commit it in one
+/// transaction, ring the doorbell, then unlink its files.
 ///
-/// A file is only removed after its message is committed, and the spool name is unique in the
-/// queue, so a crash at any point costs at most a repeated (and ignored) insert. A file that cannot
-/// be a message goes to `<spool>/failed/NAME` with `NAME.error` holding the reason; a file that
-/// cannot be queued *now* (database busy, disk full) stays where it is for the next scan.
-/// All file work runs on the actor's own serial queue.
+/// A batch is whatever is ready when the intake looks (up to ``batchFiles`` files or ``batchBytes``
+/// of content): a lone file is committed at once, a burst shares one fsync per batch. A file is only
+/// removed after its message is committed, and the spool name is unique in the queue, so a crash at
+/// any point costs at most a repeated (and ignored) insert. A file that cannot be a message goes to
+/// `<spool>/failed/NAME` with `NAME.error` holding the reason, before its batch's transaction, so it
+/// never holds the others back; a batch that cannot be queued *now* (database busy, disk full) stays
+/// where it is for the next scan. Reading, parsing and quarantining run on the actor's own serial
+/// queue, unlinking on the ``SpoolRemover``'s, while the next batch is read.
 actor SpoolIntake: Service {
     private let executor = DedicatedQueueExecutor(label: "outbox.spool.intake")
+    private let remover = SpoolRemover()
     nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
 
     private let spool: SpoolSettings
@@ -65,20 +70,40 @@ actor SpoolIntake: Service {
         }
     }
 
-    /// Takes every complete file in `new/`, oldest name first; stops at the first file the queue
-    /// cannot take (the rest would fail alike, and stay in `new/` for the next scan).
+    /// At most this many spool files are taken into one transaction…
+    static let batchFiles = 256
+    /// …and, once their content reaches this many bytes, no more (large messages make small batches).
+    static let batchBytes = 4 * 1024 * 1024
+
+    /// Takes every complete file in `new/`, oldest name first, in batches: each batch is what is
+    /// ready now (never waiting for more to arrive), parsed first — unusable files are quarantined
+    /// one by one and never reach the transaction — then committed in one transaction, and only then
+    /// are its files removed. Stops at the first batch the queue cannot take (the rest would fail
+    /// alike, and stay in `new/` for the next scan).
     func scan() async {
         state.update { $0.intakeHeartbeat = .now }
-        let names = listNew()
-        if names.isEmpty && state.snapshot.intakeProblem != nil {  // nothing waits: nothing is paused
+        var waiting = listNew()[...]
+        if waiting.isEmpty && state.snapshot.intakeProblem != nil {  // nothing waits: nothing is paused
             state.update {
                 $0.intakeProblem = nil
                 $0.changes &+= 1
             }
         }
-        for name in names {
-            if Task.isCancelled || Task.isShuttingDownGracefully { return }
-            guard await take(name) else { return }
+        let remover = remover
+        await withTaskGroup(of: Void.self) { removals in
+            while !waiting.isEmpty {
+                if Task.isCancelled || Task.isShuttingDownGracefully { break }
+                // A paused intake tries one file: a batch that no longer fits must not keep a nearly full
+                // disk from taking what still fits. The first success lifts the pause and the batches grow.
+                let limit = state.snapshot.intakeProblem == nil ? Self.batchFiles : 1
+                let batch = prepareBatch(from: &waiting, limit: limit)
+                guard let committed = await commit(batch) else { break }
+                // The previous batch's files are gone before this one's removal starts: one batch in flight.
+                await removals.next()
+                removals.addTask { await remover.remove(committed) }
+                state.update { $0.intakeHeartbeat = .now }
+            }
+            // The task group waits for the last removal: the next scan never sees a committed file.
         }
     }
 
@@ -97,66 +122,92 @@ actor SpoolIntake: Service {
         return names.sorted()
     }
 
-    /// - Returns: false when the queue could not be written (the file stays in `new/`).
-    private func take(_ name: String) async -> Bool {
-        var logger = logger
-        logger[metadataKey: "outbox.spool_file"] = "\(name)"
-        let path = newDirectory + "/" + name
-        let bytes: [UInt8]
-        switch readSpoolFile(path) {
-        case .vanished:
-            let reason = "the file vanished from new/ before it could be read (a producer must not remove or rename it once in new/)"
-            quarantine(name, reason: reason, logger: logger)
-            return true
-        case .rejected(let reason):
-            quarantine(name, reason: reason, logger: logger)
-            return true
-        case .content(let content):
-            bytes = content
-        }
+    /// A spool file read and parsed, waiting for its batch's commit.
+    private struct Prepared {
+        var name: String
+        var message: IncomingMessage
+    }
 
-        let message: IncomingMessage
-        do {
-            message = try IncomingMessage(
-                spoolFileNamed: name, content: bytes,
-                context: .init(defaultSender: defaultSender, hostname: hostname, now: now(), uniqueToken: Self.uniqueToken(now: now())))
-        } catch {
-            quarantine(name, reason: error.reason, logger: logger)
-            return true
+    /// Reads and parses up to `limit` files from the front of `waiting` (fewer once their content
+    /// reaches ``batchBytes``), quarantining each one that cannot be a message.
+    private func prepareBatch(from waiting: inout ArraySlice<String>, limit: Int) -> [Prepared] {
+        var batch: [Prepared] = []
+        var bytes = 0
+        var taken = 0
+        while let name = waiting.first, taken < limit, bytes < Self.batchBytes {
+            waiting.removeFirst()
+            taken += 1
+            var logger = logger
+            logger[metadataKey: "outbox.spool_file"] = "\(name)"
+            let content: [UInt8]
+            switch readSpoolFile(newDirectory + "/" + name) {
+            case .vanished:
+                let reason = "the file vanished from new/ before it could be read (a producer must not remove or rename it once in new/)"
+                quarantine(name, reason: reason, logger: logger)
+                continue
+            case .rejected(let reason):
+                quarantine(name, reason: reason, logger: logger)
+                continue
+            case .content(let read):
+                content = read
+            }
+            do {
+                let message = try IncomingMessage(
+                    spoolFileNamed: name, content: content,
+                    context: .init(defaultSender: defaultSender, hostname: hostname, now: now(), uniqueToken: Self.uniqueToken(now: now())))
+                batch.append(Prepared(name: name, message: message))
+                bytes += content.count
+            } catch {
+                quarantine(name, reason: error.reason, logger: logger)
+            }
         }
+        return batch
+    }
 
+    /// Commits `batch` in one transaction and rings the doorbell.
+    /// - Returns: the paths of the committed files, for removal; nil when the queue could not be
+    ///   written (every file of the batch stays in `new/`).
+    private func commit(_ batch: [Prepared]) async -> [String]? {
+        guard !batch.isEmpty else { return [] }
+        let results: [QueueStore.EnqueueResult]
         do {
-            let result = try await store.enqueue(message, spoolName: name, now: now())
-            unlink(path)
-            if state.snapshot.intakeProblem != nil {
-                logger.notice("Intake resumed: the queue accepts messages again")
-            }
-            state.update {
-                $0.changes &+= 1
-                $0.intakeProblem = nil
-            }
-            doorbell.ring()
-            if case .inserted(let id) = result {
-                logger.info("Message queued", metadata: [
-                    "outbox.queue_id": "\(id)", "outbox.sender": "\(message.envelope.sender)",
-                    "outbox.recipients": "\(message.envelope.recipients.count)", "outbox.size": "\(message.content.bytes.count)",
-                ])
-            } else {
-                logger.notice("Spool file was already queued; removed it", metadata: ["outbox.queue_id": "\(result.queueID)"])
-            }
-            return true
+            results = try await store.enqueue(
+                batch.map { QueueStore.SpoolSubmission(message: $0.message, spoolName: $0.name) }, now: now())
         } catch {
-            // Not the message's fault: keep the file and try again on the next scan.
+            // Not the messages' fault: keep the files and try again on the next scan.
             let problem = "cannot write to the queue: \(error)"
             if state.snapshot.intakeProblem != problem {
-                logger.error("Intake paused: cannot write to the queue; the spool file is kept", metadata: ["error": "\(error)"])
+                logger.error("Intake paused: cannot write to the queue; the spool files are kept in new/",
+                             metadata: ["error": "\(error)", "outbox.files": "\(batch.count)"])
             }
             state.update {
                 if $0.intakeProblem != problem { $0.changes &+= 1 }  // STATUS shows the pause
                 $0.intakeProblem = problem
             }
-            return false
+            return nil
         }
+        doorbell.ring()  // at once: an idle worker claims while the files are removed
+        if state.snapshot.intakeProblem != nil {
+            logger.notice("Intake resumed: the queue accepts messages again")
+        }
+        state.update {
+            $0.changes &+= 1
+            $0.intakeProblem = nil
+        }
+        for (entry, result) in zip(batch, results) {
+            var logger = logger
+            logger[metadataKey: "outbox.spool_file"] = "\(entry.name)"
+            if case .inserted(let id) = result {
+                logger.info("Message queued", metadata: [
+                    "outbox.queue_id": "\(id)", "outbox.sender": "\(entry.message.envelope.sender)",
+                    "outbox.recipients": "\(entry.message.envelope.recipients.count)",
+                    "outbox.size": "\(entry.message.content.bytes.count)",
+                ])
+            } else {
+                logger.notice("Spool file was already queued; removing it", metadata: ["outbox.queue_id": "\(result.queueID)"])
+            }
+        }
+        return batch.map { newDirectory + "/" + $0.name }
     }
 
     private enum ReadResult {

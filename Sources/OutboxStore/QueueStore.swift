@@ -28,16 +28,24 @@ public final class QueueStore: Sendable {
         self.path = path
         self.pool = try DatabasePool(path: path, configuration: configuration)
         if !readOnly {
-            // FULL makes every commit reach the disk before it returns. Set here, after the pool
-            // exists: DatabasePool turns WAL on and then sets NORMAL on its writer connection
-            // (which would undo it in `prepareDatabase`), and NORMAL may lose the last commits
-            // at a power cut — after intake had already removed their spool files.
+            // FULL makes every commit sync the WAL before it returns. It must be set here, not in
+            // prepareDatabase: DatabasePool turns WAL on after prepareDatabase has run, and sets
+            // synchronous = NORMAL as it does (GRDB's Database.setUpWALMode), so commits skipped the
+            // sync and a power cut could take back messages whose spool files were already removed.
+            // The pool's one writer connection lives as long as the pool.
             try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
-        }
-        if !readOnly {
             try Self.migrator.migrate(pool)
         } else if try pool.read({ db in try !Self.migrator.hasCompletedMigrations(db) }) {
             throw QueueStoreError.notMigrated(path: path)
+        }
+    }
+}
+
+extension QueueStore {
+    /// The writer connection's `PRAGMA synchronous`: 2 (FULL) when every commit syncs the WAL.
+    var writerSynchronousMode: Int {
+        get async throws {
+            try await pool.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 }
         }
     }
 }
@@ -54,12 +62,5 @@ public enum QueueStoreError: Error, Sendable, CustomStringConvertible {
         case .corrupt(let path, let detail): "\(path) is damaged: \(detail)"
         case .unknownMessage(let id): "no message with queue id \(id)"
         }
-    }
-}
-
-extension QueueStore {
-    /// The writer connection's `PRAGMA synchronous` (2 = FULL), for tests and diagnostics.
-    package func writerSynchronousMode() async throws -> Int {
-        try await pool.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1 }
     }
 }

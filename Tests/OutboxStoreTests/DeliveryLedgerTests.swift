@@ -6,20 +6,13 @@ import OutboxStore
 import Synchronization
 import Testing
 
-@Suite("Group commit and durability of the queue file")
+@Suite("Group commit of delivery turns, and the content table")
 struct DeliveryLedgerTests {
     let t0 = UnixTime(seconds: 1_800_000_000)
 
     func message(_ number: Int) throws -> IncomingMessage {
         let text = "From: sender@example.org\nTo: r\(number)@example.org\nSubject: \(number)\n\nbody \(number)\n"
         return try IncomingMessage(eml: Array(text.utf8), context: .init(defaultSender: nil, hostname: "h", now: t0, uniqueToken: "u\(number)"))
-    }
-
-    @Test("The writer commits with synchronous = FULL (GRDB's pool would leave NORMAL)")
-    func synchronousFull() async throws {
-        let queue = TemporaryQueue()
-        let store = try QueueStore(path: queue.path)
-        #expect(try await store.writerSynchronousMode() == 2)
     }
 
     @Test("Workers taking turns at once: every message is sent once, each with one recorded attempt")
