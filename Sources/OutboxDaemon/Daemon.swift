@@ -44,7 +44,7 @@ public enum Daemon {
                 isPermanent: true)
         }
         do {
-            try QueueStore.forgetCleanStop(path: path)
+            try await QueueStore.forgetCleanStop(path: path)
             store = try QueueStore(path: path)
         } catch {
             throw StartupError(description: "cannot open the queue \(path): \(error)")
@@ -100,8 +100,8 @@ public enum Daemon {
         // A clean stop: with every connection closed (and the write-ahead log checkpointed away),
         // record the file so the next start can skip the whole-file check.
         do {
-            try store.close()
-            if try !QueueStore.recordCleanStop(path: path) {
+            try await store.close()
+            if try await !QueueStore.recordCleanStop(path: path) {
                 logger.notice("The queue is still open elsewhere; the next start checks the whole file")
             }
         } catch {

@@ -39,8 +39,11 @@ extension QueueStore {
         let scope: IntegrityCheck.Scope
         let reason: String
         // Before the file is opened: opening creates an empty -wal, which is no content.
-        if let stored = CleanStopRecord.stored(database: path) {
-            if stored == CleanStopRecord.current(database: path) {
+        let (stored, current) = try await offCooperativePool {
+            (CleanStopRecord.stored(database: path), CleanStopRecord.current(database: path))
+        }
+        if let stored {
+            if stored == current {
                 (scope, reason) = (.header, "unchanged since the last clean stop")
             } else {
                 (scope, reason) = (.wholeFile, "changed since the last clean stop")
@@ -89,8 +92,8 @@ extension QueueStore {
 
     /// Called by outboxd after its start check and before its first write: removes the clean-stop
     /// record, so that it can never vouch for a file the daemon went on to change.
-    public static func forgetCleanStop(path: String) throws(CleanStopRecordError) {
-        try CleanStopRecord.remove(database: path)
+    public static func forgetCleanStop(path: String) async throws {
+        try await offCooperativePool { try CleanStopRecord.remove(database: path) }
     }
 
     /// Called by outboxd once every connection of its own is closed at a clean stop: records the
@@ -99,10 +102,12 @@ extension QueueStore {
     /// the next start reads the whole file.
     /// - Returns: true when the record was written.
     @discardableResult
-    public static func recordCleanStop(path: String) throws(CleanStopRecordError) -> Bool {
-        guard let record = CleanStopRecord.current(database: path) else { return false }
-        try record.store(database: path)
-        return true
+    public static func recordCleanStop(path: String) async throws -> Bool {
+        try await offCooperativePool {
+            guard let record = CleanStopRecord.current(database: path) else { return false }
+            try record.store(database: path)
+            return true
+        }
     }
 
     /// Copies the write-ahead log into the file and empties it (`wal_checkpoint(TRUNCATE)`), then
@@ -110,9 +115,20 @@ extension QueueStore {
     /// before its read-only readers, so the last connection to close cannot remove the log itself:
     /// the checkpoint leaves it empty, which ``recordCleanStop(path:)`` requires. A checkpoint that
     /// another process's open read blocks leaves the log as it is (and no record is written).
-    public func close() throws {
-        _ = try? pool.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
-        try pool.close()
+    public func close() async throws {
+        let pool = pool
+        try await Self.offCooperativePool {
+            _ = try? pool.writeWithoutTransaction { db in try db.checkpoint(.truncate) }
+            try pool.close()
+        }
+    }
+
+    /// Runs `work` on a Dispatch queue: fsync and GRDB's synchronous close block, and must not hold
+    /// one of the cooperative pool's few threads (signals, watchdog pings and the other tasks wait).
+    private static func offCooperativePool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global(qos: .userInitiated).async { continuation.resume(with: Result { try work() }) }
+        }
     }
 
     private static func oneLine(_ text: String) -> String {

@@ -58,8 +58,8 @@ struct QueueStoreIntegrityTests {
         #expect(try await QueueStore.verifyIntegrity(path: queue.path, withoutRecord: .header)?.scope == .header)
 
         let store = try QueueStore(path: queue.path)
-        try store.close()
-        #expect(try QueueStore.recordCleanStop(path: queue.path))
+        try await store.close()
+        #expect(try await QueueStore.recordCleanStop(path: queue.path))
         let clean = try #require(try await QueueStore.verifyIntegrity(path: queue.path))
         #expect(clean.scope == .header)
         #expect(clean.reason == "unchanged since the last clean stop")
@@ -74,12 +74,12 @@ struct QueueStoreIntegrityTests {
         let open = try #require(try await QueueStore.verifyIntegrity(path: queue.path))
         #expect(open.scope == .wholeFile)
         #expect(open.reason == "changed since the last clean stop")
-        try writer.close()
+        try await writer.close()
         #expect(try await QueueStore.verifyIntegrity(path: queue.path)?.scope == .wholeFile)
 
         // The daemon forgets the record before its first write.
-        #expect(try QueueStore.recordCleanStop(path: queue.path))
-        try QueueStore.forgetCleanStop(path: queue.path)
+        #expect(try await QueueStore.recordCleanStop(path: queue.path))
+        try await QueueStore.forgetCleanStop(path: queue.path)
         #expect(!FileManager.default.fileExists(atPath: CleanStopRecord.path(for: queue.path)))
         #expect(try await QueueStore.verifyIntegrity(path: queue.path)?.scope == .wholeFile)
     }
@@ -89,8 +89,8 @@ struct QueueStoreIntegrityTests {
         let queue = TemporaryQueue()
         try await filledQueue(queue, count: 200)
         let store = try QueueStore(path: queue.path)
-        try store.close()
-        #expect(try QueueStore.recordCleanStop(path: queue.path))
+        try await store.close()
+        #expect(try await QueueStore.recordCleanStop(path: queue.path))
         // Every page but the first (header and schema): the header check alone would pass.
         let handle = try #require(FileHandle(forUpdatingAtPath: queue.path))
         let size = try handle.seekToEnd()
