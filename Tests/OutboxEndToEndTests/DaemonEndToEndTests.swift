@@ -214,6 +214,30 @@ struct DaemonEndToEndTests {
         #expect(FileManager.default.contents(atPath: daemon.database) == damaged, "the file is left as it was")
     }
 
+    @Test("A queue an older outboxd wrote: the CLI says to restart outboxd; outboxd upgrades it, counts included")
+    func olderSchema() async throws {
+        let daemon = DaemonUnderTest()
+        daemon.configure(smtp: ["enabled: false"])
+        try await daemon.start()
+        try daemon.drop("1.eml", "From: a@example.org\nTo: b@example.org\nSubject: one\n\nx\n")
+        #expect(await eventually { (try? daemon.list().count) == 1 })
+        #expect(daemon.terminate() == 0)
+        // As the v2 schema left it: no message_count, its triggers, or their migration's row.
+        let downgrade = try run("/usr/bin/sqlite3", [daemon.database, """
+            DROP TRIGGER message_count_insert; DROP TRIGGER message_count_delete; DROP TRIGGER message_count_update;
+            DROP TABLE message_count; DELETE FROM grdb_migrations WHERE identifier LIKE 'v3%';
+            """])
+        #expect(downgrade.status == 0, "\(downgrade.stderr)")
+        let list = try run(Paths.outbox, ["list", "--config", daemon.configPath])
+        #expect(list.status == 66)
+        #expect(list.stderr.hasSuffix("has the schema of an older outboxd (restart outboxd once to upgrade it)\n"), "\(list.stderr)")
+        try await daemon.start()
+        let stats = try run(Paths.outbox, ["stats", "--json", "--config", daemon.configPath])
+        #expect(stats.status == 0, "\(stats.stderr)")
+        #expect(stats.stdout.contains("\"queued\":1"), "\(stats.stdout)")
+        #expect(daemon.terminate() == 0)
+    }
+
     @Test("A bad configuration stops outboxd at once with one line naming the file and key (exit 78)",
           arguments: [
             ("smtp:\n  start_tsl: true\n", "smtp.start_tsl: unknown key (did you mean smtp.start_tls?)"),
