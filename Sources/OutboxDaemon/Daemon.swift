@@ -27,19 +27,27 @@ public enum Daemon {
         reloadConfiguration: (@Sendable () async throws -> OutboxConfiguration)? = nil
     ) async throws {
         let notifier = Notifier()
+        let path = configuration.queue.database
         let store: QueueStore
         do {
-            // A damaged file is refused before anything writes to it (quick_check, read-only).
-            try await QueueStore.verifyIntegrity(path: configuration.queue.database)
+            // A damaged file is refused before anything writes to it (read-only). The whole file is
+            // read only when it may have changed since a clean stop: see QueueStore.verifyIntegrity.
+            if let check = try await QueueStore.verifyIntegrity(path: path, withoutRecord: .wholeFile) {
+                logger.notice("Checked the queue file", metadata: [
+                    "outbox.check": "\(check.scope.rawValue)", "outbox.check_reason": "\(check.reason)",
+                    "outbox.duration_ms": "\(check.duration.wholeMilliseconds)",
+                ])
+            }
         } catch {
             throw StartupError(
                 description: "refusing to start: \(error); the file was not modified (restore it from a backup or move it aside)",
                 isPermanent: true)
         }
         do {
-            store = try QueueStore(path: configuration.queue.database)
+            try await QueueStore.forgetCleanStop(path: path)
+            store = try QueueStore(path: path)
         } catch {
-            throw StartupError(description: "cannot open the queue \(configuration.queue.database): \(error)")
+            throw StartupError(description: "cannot open the queue \(path): \(error)")
         }
         let spool = configuration.spool.directory
         for sub in ["", "/tmp", "/new", "/failed"] {
@@ -89,6 +97,16 @@ public enum Daemon {
         groupConfiguration.maximumGracefulShutdownDuration = .seconds(20)
         groupConfiguration.maximumCancellationDuration = .seconds(5)
         try await ServiceGroup(configuration: groupConfiguration).run()
+        // A clean stop: with every connection closed (and the write-ahead log checkpointed away),
+        // record the file so the next start can skip the whole-file check.
+        do {
+            try await store.close()
+            if try await !QueueStore.recordCleanStop(path: path) {
+                logger.notice("The queue is still open elsewhere; the next start checks the whole file")
+            }
+        } catch {
+            logger.warning("Cannot record the clean stop; the next start checks the whole file", metadata: ["error": "\(error)"])
+        }
         logger.notice("Stopped")
     }
 }

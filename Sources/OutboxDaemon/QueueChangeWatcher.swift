@@ -45,5 +45,6 @@ struct QueueChangeWatcher: Service {
             }
             try? await Task.sleep(for: interval)
         }
+        try? probe.close()
     }
 }

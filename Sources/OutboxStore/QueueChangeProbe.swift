@@ -22,4 +22,9 @@ public final class QueueChangeProbe: Sendable {
     public func dataVersion() async throws -> Int64 {
         try await connection.read { db in try Int64.fetchOne(db, sql: "PRAGMA data_version") ?? 0 }
     }
+
+    /// Closes the connection (before the daemon records a clean stop); later calls fail.
+    public func close() throws {
+        try connection.close()
+    }
 }

@@ -35,8 +35,10 @@ public final class QueueStore: Sendable {
             // The pool's one writer connection lives as long as the pool.
             try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
             try Self.migrator.migrate(pool)
-        } else if try pool.read({ db in try !Self.migrator.hasCompletedMigrations(db) }) {
-            throw QueueStoreError.notMigrated(path: path)
+        } else {
+            let applied = try pool.read { db in try Self.migrator.appliedMigrations(db) }
+            if applied.isEmpty { throw QueueStoreError.notMigrated(path: path) }
+            if applied.count < Self.migrator.migrations.count { throw QueueStoreError.olderSchema(path: path) }
         }
     }
 }
@@ -53,12 +55,15 @@ extension QueueStore {
 /// Errors of the store that are about the file, not a message.
 public enum QueueStoreError: Error, Sendable, CustomStringConvertible {
     case notMigrated(path: String)
+    /// An older outboxd wrote the file and the new one has not started since (an upgrade).
+    case olderSchema(path: String)
     case corrupt(path: String, detail: String)
     case unknownMessage(QueueID)
 
     public var description: String {
         switch self {
         case .notMigrated(let path): "\(path) is not an outbox queue (no schema yet: has outboxd run?)"
+        case .olderSchema(let path): "\(path) has the schema of an older outboxd (restart outboxd once to upgrade it)"
         case .corrupt(let path, let detail): "\(path) is damaged: \(detail)"
         case .unknownMessage(let id): "no message with queue id \(id)"
         }

@@ -47,7 +47,7 @@ enum AdminReport {
         do {
             change = try await store.apply(action, to: ids, now: UnixTime.current)
         } catch {
-            throw ExitStatus.tempFail.fail("cannot change the queue: \(error)")
+            throw queueFailure(error, path: store.path, action: "change")
         }
         try finish(change, action: action, pastTense: pastTense)
     }

@@ -30,14 +30,28 @@ struct GlobalOptions: ParsableArguments {
             throw ExitStatus.noPermission.fail("cannot change \(path): permission denied (run as root or the outbox user)")
         }
         do {
-            try await QueueStore.verifyIntegrity(path: path)
+            // The whole file only when it changed after outboxd's last clean stop: quick_check reads
+            // every page (seconds for a million messages), and a running daemon checked it at start.
+            // Damage found later by any read still exits 65 (queueFailure).
+            try await QueueStore.verifyIntegrity(path: path, withoutRecord: .header)
         } catch {
-            throw ExitStatus.dataError.fail("\(error); the file was not modified (restore it from a backup or move it aside)")
+            throw queueFailure(error, path: path, action: "open")
         }
         do {
             return try QueueStore(path: path, readOnly: !forWriting)
         } catch {
+            if QueueStore.damage(in: error, path: path) != nil { throw queueFailure(error, path: path, action: "open") }
             throw ExitStatus.noInput.fail("cannot open the queue \(path): \(error)")
         }
     }
+}
+
+/// Prints the line for an error from the queue at `path` and returns its exit: a damaged file
+/// (SQLite's "malformed" or "not a database", from the start check or any later read) is 65 with
+/// the same line wherever it was found; anything else is `cannot <action> the queue: …`, 75.
+func queueFailure(_ error: any Error, path: String, action: String) -> ExitCode {
+    if let damage = QueueStore.damage(in: error, path: path) {
+        return ExitStatus.dataError.fail("\(damage); the file was not modified (restore it from a backup or move it aside)")
+    }
+    return ExitStatus.tempFail.fail("cannot \(action) the queue: \(error)")
 }

@@ -23,7 +23,7 @@ struct Selection: ParsableArguments {
             do {
                 return try await store.list(filter: filter, now: now).map(\.id)
             } catch {
-                throw ExitStatus.tempFail.fail("cannot read the queue: \(error)")
+                throw queueFailure(error, path: store.path, action: "read")
             }
         }
         guard !filters.isNarrowing else {

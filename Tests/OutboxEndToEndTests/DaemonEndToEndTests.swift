@@ -180,6 +180,64 @@ struct DaemonEndToEndTests {
         #expect(unit.contains("RestartPreventExitStatus=65 78"))
     }
 
+    @Test("A start after a clean stop checks the header only; after kill -9, or once the file was changed, the whole file")
+    func startCheck() async throws {
+        let daemon = DaemonUnderTest()
+        daemon.configure(smtp: ["enabled: false"])
+        try await daemon.start()
+        #expect(daemon.terminate() == 0)
+        #expect(daemon.occurrences(of: "Checked the queue file") == 0, "the first start creates the file")
+        try await daemon.start()
+        #expect(daemon.occurrences(of: "outbox.check=header and schema") == 1, "\(daemon.logText)")
+        daemon.kill9()
+        try await daemon.start()
+        #expect(daemon.occurrences(of: "outbox.check=whole file") == 1, "\(daemon.logText)")
+        #expect(daemon.occurrences(of: "no record of a clean stop") == 1)
+        #expect(daemon.terminate() == 0)
+
+        // Garbage in every page but the first after a clean stop: the header alone looks sound, and
+        // only the whole-file check the changed file gets can find it.
+        let handle = try #require(FileHandle(forUpdatingAtPath: daemon.database))
+        let size = try handle.seekToEnd()
+        try handle.seek(toOffset: 4096)
+        try handle.write(contentsOf: Data((0..<Int(size) - 4096).map { UInt8(truncatingIfNeeded: $0 &* 2_654_435_761 >> 9) }))
+        try handle.close()
+        let damaged = FileManager.default.contents(atPath: daemon.database)
+        let result = try run(Paths.outboxd, ["--config", daemon.configPath])
+        #expect(result.status == 65)
+        let lastLine = result.stderr.split(separator: "\n").last.map(String.init) ?? ""
+        #expect(lastLine.hasPrefix("outboxd: refusing to start: \(daemon.database) is damaged"), "\(result.stderr)")
+        let list = try run(Paths.outbox, ["list", "--config", daemon.configPath])
+        #expect(list.status == 65)
+        #expect(list.stderr.hasPrefix("outbox: \(daemon.database) is damaged") && list.stderr.split(separator: "\n").count == 1,
+                "\(list.stderr)")
+        #expect(FileManager.default.contents(atPath: daemon.database) == damaged, "the file is left as it was")
+    }
+
+    @Test("A queue an older outboxd wrote: the CLI says to restart outboxd; outboxd upgrades it, counts included")
+    func olderSchema() async throws {
+        let daemon = DaemonUnderTest()
+        daemon.configure(smtp: ["enabled: false"])
+        try await daemon.start()
+        try daemon.drop("1.eml", "From: a@example.org\nTo: b@example.org\nSubject: one\n\nx\n")
+        #expect(await eventually { (try? daemon.list().count) == 1 })
+        #expect(daemon.terminate() == 0)
+        // As the v2 schema left it: no message_count, its triggers, or their migration's row.
+        let downgrade = try run("/usr/bin/sqlite3", [daemon.database, """
+            DROP TRIGGER message_count_insert; DROP TRIGGER message_count_delete; DROP TRIGGER message_count_update;
+            DROP TABLE message_count; DELETE FROM grdb_migrations WHERE identifier LIKE 'v3%';
+            """])
+        #expect(downgrade.status == 0, "\(downgrade.stderr)")
+        let list = try run(Paths.outbox, ["list", "--config", daemon.configPath])
+        #expect(list.status == 66)
+        #expect(list.stderr.hasSuffix("has the schema of an older outboxd (restart outboxd once to upgrade it)\n"), "\(list.stderr)")
+        try await daemon.start()
+        let stats = try run(Paths.outbox, ["stats", "--json", "--config", daemon.configPath])
+        #expect(stats.status == 0, "\(stats.stderr)")
+        #expect(stats.stdout.contains("\"queued\":1"), "\(stats.stdout)")
+        #expect(daemon.terminate() == 0)
+    }
+
     @Test("A bad configuration stops outboxd at once with one line naming the file and key (exit 78)",
           arguments: [
             ("smtp:\n  start_tsl: true\n", "smtp.start_tsl: unknown key (did you mean smtp.start_tls?)"),

@@ -41,6 +41,26 @@ struct QueueStoreTests {
         #expect(entries[0].sender == "sender@example.org")
     }
 
+    @Test("Counts per state follow every insert, state change and delete")
+    func countsFollowChanges() async throws {
+        let queue = TemporaryQueue()
+        let store = try QueueStore(path: queue.path)
+        for index in 0..<6 { _ = try await store.enqueue(try message("a@example.org"), spoolName: "\(index).eml", now: t0) }
+        let claimed = try await store.claimDue(limit: 3, now: t0, owner: "A", leaseFor: .seconds(60))
+        for (index, message) in claimed.enumerated() {
+            let state: QueueState = [.sent, .failed, .deferred][index]
+            try await store.finish(message.id, owner: "A", attempt: AttemptRecord(
+                startedAt: t0, duration: .milliseconds(5), server: "s", outcome: .delivered(reply: "250 ok"), newState: state,
+                nextAttemptAt: state == .deferred ? t0 + .seconds(60) : nil))
+        }
+        _ = try await store.apply(.hold, to: [QueueID(rawValue: 4)], now: t0)
+        _ = try await store.apply(.delete, to: [QueueID(rawValue: 5), QueueID(rawValue: 1)], now: t0)
+        var expected: [QueueState: Int] = [:]
+        for entry in try await store.list(now: t0) { expected[entry.state, default: 0] += 1 }
+        #expect(expected == [.failed: 1, .deferred: 1, .held: 1, .queued: 1])
+        #expect(try await store.counts().byState == expected)
+    }
+
     @Test("Enqueuing the same spool file twice adds nothing (a crash between commit and unlink)")
     func idempotent() async throws {
         let queue = TemporaryQueue()

@@ -21,7 +21,7 @@ struct Flush: AsyncParsableCommand {
         do {
             flushed = try await store.flush(now: .current)
         } catch {
-            throw ExitStatus.tempFail.fail("cannot change the queue: \(error)")
+            throw queueFailure(error, path: store.path, action: "change")
         }
         print("flushed \(AdminReport.count(flushed.count))")
     }

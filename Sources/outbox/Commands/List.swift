@@ -30,7 +30,7 @@ struct List: AsyncParsableCommand {
         do {
             entries = try await store.list(filter: filter, now: now)
         } catch {
-            throw ExitStatus.tempFail.fail("cannot read the queue: \(error)")
+            throw queueFailure(error, path: store.path, action: "read")
         }
         if json {
             for entry in entries { print(Self.jsonLine(entry)) }

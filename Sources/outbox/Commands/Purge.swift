@@ -36,7 +36,7 @@ struct Purge: AsyncParsableCommand {
         do {
             purged = try await store.purge(state: finished, olderThan: age, now: .current)
         } catch {
-            throw ExitStatus.tempFail.fail("cannot change the queue: \(error)")
+            throw queueFailure(error, path: store.path, action: "change")
         }
         print("purged \(AdminReport.count(purged.count))")
     }

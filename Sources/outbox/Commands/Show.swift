@@ -33,7 +33,7 @@ struct Show: AsyncParsableCommand {
         do {
             detail = try await store.message(queueID, now: now)
         } catch {
-            throw ExitStatus.tempFail.fail("cannot read the queue: \(error)")
+            throw queueFailure(error, path: store.path, action: "read")
         }
         guard let detail else { throw ExitStatus.dataError.fail("no message with queue id \(queueID)") }
         if body {

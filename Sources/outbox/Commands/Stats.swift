@@ -28,7 +28,7 @@ struct Stats: AsyncParsableCommand {
         do {
             stats = try await store.statistics(now: now)
         } catch {
-            throw ExitStatus.tempFail.fail("cannot read the queue: \(error)")
+            throw queueFailure(error, path: store.path, action: "read")
         }
         print(json ? Self.json(stats, now: now) : Self.text(stats, now: now), terminator: json ? "\n" : "")
     }
