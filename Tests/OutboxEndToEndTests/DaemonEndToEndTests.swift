@@ -222,10 +222,10 @@ struct DaemonEndToEndTests {
         try daemon.drop("1.eml", "From: a@example.org\nTo: b@example.org\nSubject: one\n\nx\n")
         #expect(await eventually { (try? daemon.list().count) == 1 })
         #expect(daemon.terminate() == 0)
-        // As the v2 schema left it: no message_count, its triggers, or their migration's row.
+        // As the v3 schema left it: no message_count, its triggers, or their migration's row.
         let downgrade = try run("/usr/bin/sqlite3", [daemon.database, """
             DROP TRIGGER message_count_insert; DROP TRIGGER message_count_delete; DROP TRIGGER message_count_update;
-            DROP TABLE message_count; DELETE FROM grdb_migrations WHERE identifier LIKE 'v3%';
+            DROP TABLE message_count; DELETE FROM grdb_migrations WHERE identifier LIKE 'v4%';
             """])
         #expect(downgrade.status == 0, "\(downgrade.stderr)")
         let list = try run(Paths.outbox, ["list", "--config", daemon.configPath])
