@@ -32,8 +32,8 @@ rm -rf "$work"; mkdir -p "$work"
 if [[ -n ${OUTBOXD:-} ]]; then
     bin=$work/bin; mkdir -p "$bin"; ln -s "$(realpath "$OUTBOXD")" "$bin/outboxd"
 else
-    swift build -c release --product outboxd >/dev/null
-    bin=$(swift build -c release --show-bin-path)
+    swift build -c release --static-swift-stdlib --product outboxd >/dev/null  # as install.sh builds it
+    bin=$(swift build -c release --static-swift-stdlib --show-bin-path)
 fi
 
 harness_pid=

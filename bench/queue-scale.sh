@@ -32,8 +32,8 @@ for p in postfix sqlite3; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | gre
 if ((${#need[@]})); then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
-swift build -c "$config" --product outboxd >/dev/null
-bin=$(swift build -c "$config" --show-bin-path)
+swift build -c "$config" $([[ $config == release ]] && echo --static-swift-stdlib) --product outboxd >/dev/null  # as install.sh builds it
+bin=$(swift build -c "$config" $([[ $config == release ]] && echo --static-swift-stdlib) --show-bin-path)
 
 mkdir -p "$work"
 rm -rf "$work"/q* "$work/notify.sock" "$work/notify.log"
