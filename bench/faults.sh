@@ -33,6 +33,8 @@ shift || true
 work=${FAULTS_DIR:-/tmp/outbox-faults}
 source bench/lib.sh
 source bench/outboxd.sh
+# The shipped default (delivery.workers: 4); only the drain benchmark runs 16.
+export OUTBOXD_WORKERS=${OUTBOXD_WORKERS:-4}
 config=${BENCH_CONFIG:-debug}
 
 if [[ $scenario == smoke ]]; then
@@ -185,12 +187,7 @@ scenario_flapping() {
     fill "$dir" "$n"
     server_stop
     server_start "$port" --data-delay 0.02  # each message takes a while: the flaps catch sends in flight
-    outboxd_configure "$dir" "$port" true
-    cat >> "$dir/outbox.yaml" <<YAML
-delivery:
-  first_retry: 1s
-  max_retry_delay: 3s
-YAML
+    outboxd_configure "$dir" "$port" true "first_retry: 1s" "max_retry_delay: 3s"
     outboxd_start "$dir"
     local flaps=0 deadline=$(( $(date +%s) + 600 ))
     while (( $(outboxd_count "$dir" sent) + $(outboxd_count "$dir" failed) < n && $(date +%s) < deadline )); do

@@ -2,8 +2,11 @@
 # 16 delivery workers (OUTBOXD_WORKERS): 16 SMTP sessions, where Postfix's default
 # per-destination concurrency is 20; the shipped default (delivery.workers: 4) is for real relays.
 
-# outboxd_configure DIR SINK_PORT ENABLED
+# outboxd_configure DIR SINK_PORT ENABLED [DELIVERY_SETTING...]: DELIVERY_SETTINGs are more lines
+# for the delivery: section ("first_retry: 1s"), which holds workers: already.
 outboxd_configure() {
+    local extra=""
+    for setting in "${@:4}"; do extra+="  $setting"$'\n'; done
     cat > "$1/outbox.yaml" <<YAML
 smtp:
   enabled: $3
@@ -11,7 +14,7 @@ smtp:
   port: $2
 delivery:
   workers: ${OUTBOXD_WORKERS:-16}
-queue:
+${extra}queue:
   database: $1/queue.sqlite3
 spool:
   directory: $1/spool
