@@ -7,7 +7,9 @@ import ServiceLifecycle
 
 /// Decides what to send when, and records what happened: `delivery.workers` workers each claim
 /// one due message at a time (under a lease), hand it to the transport, and store the outcome,
-/// with the next attempt from the ``RetryPolicy``.
+/// with the next attempt from the ``RetryPolicy``. Storing an outcome and claiming the next
+/// message are one turn at the ``DeliveryLedger`` (group commit with the other workers' turns);
+/// each worker runs on its transport lane's thread, where that turn may block.
 ///
 /// On graceful shutdown no worker claims anything new; a send in flight finishes (curl's
 /// timeouts bound it) and is recorded. If the group's shutdown deadline cancels it, curl is
