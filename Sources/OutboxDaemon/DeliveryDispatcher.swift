@@ -82,30 +82,37 @@ struct DeliveryDispatcher: Service {
                     continue
                 }
             }
-            guard let claimed = await record(unrecorded, claimingNext: true, ledger: ledger) else {
+            let next = await record(unrecorded, claimingNext: true, ledger: ledger)
+            unrecorded = nil
+            switch next {
+            case .queueUnavailable:
                 await gate?.giveBack()
                 await idle(after: generation, for: .seconds(5))
-                unrecorded = nil
-                continue
-            }
-            unrecorded = nil
-            guard let message = claimed else {
+            case .nothingDue:
                 await gate?.giveBack()
                 var wait = wakeInterval
                 if let due = try? await store.nextDueTime() {
                     wait = min(max(due - now(), .milliseconds(10)), wait)
                 }
                 await idle(after: generation, for: wait)
-                continue
+            case .message(let message):
+                unrecorded = await attempt(message, lane: lane)
             }
-            unrecorded = await attempt(message, lane: lane)
         }
     }
 
+    /// What a worker's turn at the ledger left it to do next.
+    private enum NextStep {
+        /// The queue could not be written (logged): wait a little, then try again.
+        case queueUnavailable
+        /// Nothing is due now (or no claim was asked for).
+        case nothingDue
+        case message(ClaimedMessage)
+    }
+
     /// Commits `made` (when given) and, when `claimingNext`, leases the next due message.
-    /// - Returns: nil when the queue could not be written (logged); otherwise the claimed message, if any.
     @discardableResult
-    private func record(_ made: MadeAttempt?, claimingNext: Bool, ledger: DeliveryLedger) async -> ClaimedMessage?? {
+    private func record(_ made: MadeAttempt?, claimingNext: Bool, ledger: DeliveryLedger) async -> NextStep {
         let result: DeliveryTurn.Result
         do {
             // Blocks this lane's own thread until the shared commit is done (see the task's executor).
@@ -118,12 +125,12 @@ struct DeliveryDispatcher: Service {
             if claimingNext {
                 logger.error("Cannot claim messages from the queue", metadata: ["error": "\(error)"])
             }
-            return nil
+            return .queueUnavailable
         }
         if let made {
             await report(made, recorded: result.recorded ?? false)
         }
-        return .some(result.claimed)
+        return result.claimed.map(NextStep.message) ?? .nothingDue
     }
 
     private func idle(after generation: UInt64, for duration: Duration) async {
