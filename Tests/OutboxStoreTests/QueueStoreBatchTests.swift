@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import GRDB
 import OutboxCore
 import OutboxStore
 import Testing
@@ -69,7 +70,8 @@ struct QueueStoreBatchTests {
             """)
         let batch = [try submission("a.eml", to: "a@example.org"), try submission("b.eml", to: "b@example.org"),
                      try submission("poison.eml", to: "p@example.org"), try submission("c.eml", to: "c@example.org")]
-        await #expect(throws: (any Error).self) { try await store.enqueue(batch, now: t0) }
+        let error = await #expect(throws: DatabaseError.self) { try await store.enqueue(batch, now: t0) }
+        #expect(error?.message == "refused by the test", "\(String(describing: error))")
         #expect(try await store.list(now: t0).isEmpty)
 
         try sqlite3(queue.path, "DROP TRIGGER refuse_poison;")

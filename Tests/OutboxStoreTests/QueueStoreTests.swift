@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import OutboxCore
 import OutboxStore
 import Testing
@@ -129,7 +130,8 @@ struct QueueStoreTests {
     func notAQueue() throws {
         let queue = TemporaryQueue()
         FileManager.default.createFile(atPath: queue.path, contents: Data("this is not sqlite at all, not even close......".utf8))
-        #expect(throws: (any Error).self) { try QueueStore(path: queue.path, readOnly: true) }
+        let error = #expect(throws: DatabaseError.self) { try QueueStore(path: queue.path, readOnly: true) }
+        #expect(error?.resultCode == .SQLITE_NOTADB, "\(String(describing: error))")
     }
 
     @Test("Queue ids print as 8 hex digits and parse back", arguments: [(Int64(1), "00000001"), (255, "000000FF"), (0x1_0000_0000, "100000000")])
