@@ -10,8 +10,9 @@ server listens.
 Options for the delivery tests: --tls-cert/--tls-key enable STARTTLS (or implicit TLS with
 --implicit-tls); --auth-user/--auth-password require AUTH PLAIN/LOGIN with those credentials.
 --session-log FILE appends one line per connection and per EHLO/STARTTLS/AUTH command
-("connect", "EHLO name", "STARTTLS", "AUTH PLAIN" — the mechanism only, never credentials), so a
-test can tell what a client said. --reject-rcpt ADDR=CODE (repeatable) answers RCPT TO:<ADDR>
+("connect", "EHLO name", "STARTTLS", "AUTH PLAIN" — the mechanism only, never credentials; and
+"concurrent N" when a connection opens while N - 1 others are open), so a test can tell what a
+client said. --reject-rcpt ADDR=CODE (repeatable) answers RCPT TO:<ADDR>
 with CODE; --fail-data CODE answers the end of every message with CODE; --idle-timeout SECONDS
 closes a connection that has been quiet that long; --close-after N answers the MAIL FROM after N
 messages on one connection with "421" and closes it (a server that limits messages per connection);
@@ -58,10 +59,19 @@ def recording_smtp(log, close_after=None, mail_delay=0.0):
             self.messages_on_connection += 1
             await super().smtp_MAIL(arg)
 
+        open_sessions = 0  # connections open right now, across all sessions of this server
+
         def connection_made(self, transport):
             if self.transport is None:  # not the STARTTLS re-entry
                 log.write("connect")
+                RecordingSMTP.open_sessions += 1
+                if RecordingSMTP.open_sessions > 1:
+                    log.write("concurrent %d" % RecordingSMTP.open_sessions)
             super().connection_made(transport)
+
+        def connection_lost(self, error):
+            RecordingSMTP.open_sessions -= 1
+            super().connection_lost(error)
 
         async def smtp_EHLO(self, hostname):
             log.write("EHLO %s" % hostname)

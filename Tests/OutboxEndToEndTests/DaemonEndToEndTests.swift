@@ -138,7 +138,7 @@ struct DaemonEndToEndTests {
         let daemon = DaemonUnderTest()
         let socket = try NotifySocket(path: daemon.scratch.file("notify.sock"))
         daemon.configure(smtp: ["host: 127.0.0.1", "port: \(server.port)"])
-        try await daemon.start(notifySocket: socket.path)
+        try await daemon.start(notify: socket)
         #expect(await eventually { socket.receive().contains { $0.hasPrefix("READY=1") } })
         try daemon.drop("n.eml", "From: a@example.org\nTo: b@example.org\nSubject: s\n\nx\n")
         #expect(await eventually { socket.receive().contains { $0.hasPrefix("STATUS=") && $0.contains("0 queued, 1 deferred") } },

@@ -168,7 +168,8 @@ struct DeliveryBehaviourTests {
 
     @Test("Parallel workers each keep their own connection: every message arrives exactly once, at most one login per worker")
     func parallelWorkers() async throws {
-        let peer = try Peer(["--auth-user", "xnat", "--auth-password", "pw"])
+        // Each reply to the final dot takes 200 ms, so four workers overlap on the server.
+        let peer = try Peer(["--auth-user", "xnat", "--auth-password", "pw", "--data-delay", "0.2"])
         let daemon = DaemonUnderTest()
         daemon.configure(smtp: ["host: 127.0.0.1", "port: \(peer.port)", "auth: true", "username: xnat", "password: pw"],
                          extra: "delivery:\n  workers: 4\n")
@@ -176,9 +177,9 @@ struct DeliveryBehaviourTests {
         for n in 1...24 { try daemon.drop("\(n).eml", Self.message(to: "r\(n)@example.org")) }
         #expect(await eventually { peer.server.received().count >= 24 }, "\(daemon.logText)")
         #expect(await eventually { (try? daemon.list().allSatisfy { $0["state"] as? String == "sent" }) == true })
-        try await Task.sleep(for: .seconds(1))
         let recipients = peer.server.received().flatMap(\.rcpt_tos)
         #expect(recipients.count == 24 && Set(recipients).count == 24, "each exactly once")
+        #expect(peer.said.contains { $0.hasPrefix("concurrent ") }, "the server never had two sessions at once: \(peer.said)")
         #expect(peer.said.filter { $0 == "connect" }.count <= 4, "\(peer.said)")
         #expect(peer.said.filter { $0.hasPrefix("AUTH") }.count <= 4, "\(peer.said)")
         daemon.terminate()

@@ -12,18 +12,20 @@ struct IntakePauseEndToEndTests {
         let daemon = DaemonUnderTest()
         let socket = try NotifySocket(path: daemon.scratch.file("notify"))
         daemon.configure(smtp: ["enabled: false"], extra: "log:\n  level: notice")
-        try await daemon.start(notifySocket: socket.path)
+        try await daemon.start(notify: socket)
         defer { daemon.kill9() }
 
-        // Another writer holds the write lock longer than the store's 10 s busy timeout.
+        // Another writer holds the write lock longer than the store's 10 s busy timeout; it says
+        // so by creating a file once BEGIN IMMEDIATE has the lock.
+        let locked = daemon.scratch.file("locked")
         let locker = try ChildProcess(
-            "/usr/bin/sqlite3", [daemon.database, "BEGIN IMMEDIATE;", ".shell sleep 45", "COMMIT;"],
+            "/usr/bin/sqlite3", [daemon.database, "BEGIN IMMEDIATE;", ".shell touch \(locked); sleep 45", "COMMIT;"],
             outputPath: daemon.scratch.file("sqlite3.out"))
         defer {
             locker.signal(SIGKILL)
             locker.wait()
         }
-        try await Task.sleep(for: .milliseconds(500))
+        #expect(await eventually { FileManager.default.fileExists(atPath: locked) }, "the test's writer never got the lock")
         try daemon.drop("paused.eml", "From: s@example.org\nTo: r@example.org\nSubject: paused\n\nbody\n")
 
         var messages: [String] = []

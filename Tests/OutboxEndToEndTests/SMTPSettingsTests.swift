@@ -58,7 +58,7 @@ struct SMTPSettingsTests {
     {
         let daemon = DaemonUnderTest()
         daemon.configure(smtp: ["host: \(host)", "port: \(peer.port)"] + smtp, extra: extra)
-        try await daemon.start(notifySocket: notify?.path)
+        try await daemon.start(notify: notify)
         try daemon.drop("1.eml", message)
         return daemon
     }

@@ -138,15 +138,25 @@ final class DaemonUnderTest {
         FileManager.default.createFile(atPath: configPath, contents: Data(yaml.utf8))
     }
 
-    /// Starts outboxd and waits until it has opened the queue and watches the spool.
-    /// - Parameter notifySocket: a stand-in for systemd's `$NOTIFY_SOCKET` (see NotifySocket).
-    func start(notifySocket: String? = nil) async throws {
-        let readyBefore = occurrences(of: "] Ready")
+    /// The stand-in for systemd's `$NOTIFY_SOCKET` that outboxd reports to (READY=1, STATUS=…).
+    private(set) var notify: NotifySocket?
+
+    /// Starts outboxd and waits until it tells systemd it is ready (`READY=1`: the queue is open
+    /// and the spool watched), as `systemctl start` does.
+    /// - Parameter notify: the socket to report to; by default one in the scratch directory, kept
+    ///   across restarts of this daemon.
+    func start(notify given: NotifySocket? = nil) async throws {
+        let socket = try given ?? notify ?? NotifySocket(path: scratch.file("notify"))
+        notify = socket
+        let readyBefore = socket.receive().filter { $0.split(separator: "\n").contains("READY=1") }.count
         var environment = ProcessInfo.processInfo.environment
-        environment["NOTIFY_SOCKET"] = notifySocket
+        environment["NOTIFY_SOCKET"] = socket.path
         let process = try ChildProcess(Paths.outboxd, ["--config", configPath], environment: environment, outputPath: logPath)
         self.process = process
-        guard await eventually({ occurrences(of: "] Ready") > readyBefore || !process.isRunning }), process.isRunning else {
+        let ready = await eventually {
+            socket.receive().filter { $0.split(separator: "\n").contains("READY=1") }.count > readyBefore || !process.isRunning
+        }
+        guard ready, process.isRunning else {
             throw TestFailure("outboxd did not become ready: \(logText)")
         }
     }
