@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
     ],
     targets: [
         // MARK: C libraries (Debian -dev packages) and their thin Swift wrappers
@@ -41,6 +42,7 @@ let package = Package(
             dependencies: [
                 "OutboxCore",
                 .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "SystemPackage", package: "swift-system"),
                 .product(name: "Yams", package: "Yams"),
             ]
         ),
@@ -93,10 +95,8 @@ let package = Package(
             name: "OutboxStoreTests",
             dependencies: ["OutboxStore", "OutboxCore", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "SystemdTests", dependencies: ["Systemd", .product(name: "Logging", package: "swift-log")]),
-        .testTarget(
-            name: "OutboxEndToEndTests",
-            dependencies: ["OutboxStore", "OutboxCore"]
-        ),
+        // Drives the built outboxd and outbox binaries; links only the pure core (MIME checks).
+        .testTarget(name: "OutboxEndToEndTests", dependencies: ["OutboxCore"]),
     ],
     swiftLanguageModes: [.v6]
 )
