@@ -92,6 +92,7 @@ let package = Package(
         .testTarget(
             name: "OutboxStoreTests",
             dependencies: ["OutboxStore", "OutboxCore", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "OutboxDeliveryTests", dependencies: ["OutboxDelivery", "OutboxConfig", "Curl"]),
         .testTarget(name: "SystemdTests", dependencies: ["Systemd", .product(name: "Logging", package: "swift-log")]),
         .testTarget(
             name: "OutboxEndToEndTests",
