@@ -95,6 +95,7 @@ let package = Package(
             name: "OutboxStoreTests",
             dependencies: ["OutboxStore", "OutboxCore", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "OutboxDaemonTests", dependencies: ["OutboxDaemon"]),
+        .testTarget(name: "OutboxDeliveryTests", dependencies: ["OutboxDelivery", "OutboxConfig", "Curl"]),
         .testTarget(name: "SystemdTests", dependencies: ["Systemd", .product(name: "Logging", package: "swift-log")]),
         // Drives the built outboxd and outbox binaries; links only the pure core (MIME checks).
         .testTarget(name: "OutboxEndToEndTests", dependencies: ["OutboxCore"]),

@@ -1,22 +1,10 @@
 import Glibc
+import OutboxDelivery
 
 /// The machine's name (FQDN when the resolver knows one) and this process's lease owner id.
 enum HostIdentity {
-    /// The fully qualified name from `getaddrinfo(AI_CANONNAME)`, else `gethostname`, else localhost.
-    static let fullyQualifiedName: String = {
-        var buffer = [CChar](repeating: 0, count: 256)
-        guard gethostname(&buffer, buffer.count) == 0 else { return "localhost" }
-        let short = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        var hints = addrinfo()
-        hints.ai_flags = AI_CANONNAME
-        var result: UnsafeMutablePointer<addrinfo>?
-        defer { if let result { freeaddrinfo(result) } }
-        if getaddrinfo(short, nil, &hints, &result) == 0, let canonical = result?.pointee.ai_canonname {
-            let name = String(cString: canonical)
-            if name.contains(".") { return name }
-        }
-        return short.isEmpty ? "localhost" : short
-    }()
+    /// The machine's name (``HostName/fullyQualified``, shared with the EHLO and check-config).
+    static var fullyQualifiedName: String { HostName.fullyQualified }
 
     /// `host:pid:random`: unique per daemon instance, and tells a later instance on the same host
     /// whether the owner is still running.

@@ -7,7 +7,7 @@ public import OutboxCore
 public struct CurlSMTPTransport: DeliveryTransport {
     public let settings: SMTPSettings
     private let lanes: [SMTPLane]
-    private let ehloName: String
+    private let hostname: String
     private let prefix: EmailPrefix
 
     /// - Parameters:
@@ -16,7 +16,7 @@ public struct CurlSMTPTransport: DeliveryTransport {
     public init(settings: SMTPSettings, workers: Int, hostname: String) {
         self.settings = settings
         self.lanes = (0..<max(workers, 1)).map { SMTPLane(label: "outbox.smtp.lane\($0)") }
-        self.ehloName = settings.ehloName ?? hostname
+        self.hostname = hostname
         self.prefix = EmailPrefix(settings.emailPrefix)
     }
 
@@ -30,11 +30,6 @@ public struct CurlSMTPTransport: DeliveryTransport {
         return text
     }
 
-    var url: String {
-        let host = settings.host.contains(":") && !settings.host.hasPrefix("[") ? "[\(settings.host)]" : settings.host
-        return "\(settings.transportProtocol.rawValue)://\(host):\(settings.port)/\(ehloName)"
-    }
-
     public func deliver(_ envelope: Envelope, content: RawMessage, lane: Int) async -> DeliveryOutcome {
         await attempt(envelope, content: content, lane: lane).outcome
     }
@@ -42,19 +37,10 @@ public struct CurlSMTPTransport: DeliveryTransport {
     public func attempt(_ envelope: Envelope, content: RawMessage, lane: Int) async -> DeliveryAttempt {
         // libcurl never announces 8BITMIME: send 8-bit bodies quoted-printable.
         let message = SevenBitBody.apply(to: prefix.apply(to: content))
-        var request = SMTPTransferRequest(
-            url: url,
-            requireStartTLS: settings.startTLS && settings.transportProtocol == .smtp,
-            skipCertificateVerification: settings.skipsCertificateVerification,
-            credentials: settings.auth ? (settings.username, settings.password, settings.authMechanisms) : nil,
-            // smtp.envelope_from replaces the MAIL FROM only; the header From stays as written.
-            mailFrom: settings.envelopeFrom?.value ?? envelope.sender.value,
-            recipients: envelope.recipients.map(\.value),
-            body: message.bytes,
-            connectTimeoutMilliseconds: Int(settings.connectTimeout.wholeMilliseconds),
-            responseTimeoutSeconds: max(Int(settings.responseTimeout.wholeMilliseconds / 1000), 1))
-        request.caFile = settings.caFile
-        request.maximumConnectionAgeSeconds = max(Int(settings.maximumConnectionAge.wholeMilliseconds / 1000), 1)
+        // smtp.envelope_from replaces the MAIL FROM only; the header From stays as written.
+        let request = SMTPTransferRequest(
+            settings: settings, hostname: hostname, mailFrom: settings.envelopeFrom?.value ?? envelope.sender.value,
+            recipients: envelope.recipients.map(\.value), body: message.bytes)
         let result = await lanes[lane % lanes.count].send(request)
         let exchange = SMTPExchange(result)
         let outcome = DeliveryOutcome(exchange)

@@ -21,8 +21,10 @@ public struct SettingsCheckStep: Sendable, Hashable {
 /// would (same libcurl options), and says which step failed and what to change.
 public enum SMTPSettingsCheck {
     /// Runs the check on a dedicated thread (DNS lookup and libcurl block).
+    /// - Parameter hostname: the EHLO name when `smtp.ehlo_name` is not set; the daemon's
+    ///   (``HostName/fullyQualified``) unless a test needs another.
     /// - Returns: the steps, up to and including the first failure.
-    public static func run(settings: SMTPSettings, hostname: String) async -> [SettingsCheckStep] {
+    public static func run(settings: SMTPSettings, hostname: String = HostName.fullyQualified) async -> [SettingsCheckStep] {
         await ProbeLane().run(settings: settings, hostname: hostname)
     }
 
@@ -140,15 +142,7 @@ actor ProbeLane {
             return [SettingsCheckStep(name: "DNS", result: .failed, detail: "cannot resolve \(settings.host): \(message)",
                                       fix: "check smtp.host, and this host's DNS (/etc/resolv.conf)", isSettingsProblem: false)]
         }
-        let transport = CurlSMTPTransport(settings: settings, workers: 1, hostname: hostname)
-        let request = SMTPTransferRequest(
-            url: transport.url,
-            requireStartTLS: settings.startTLS && settings.transportProtocol == .smtp,
-            skipCertificateVerification: settings.skipsCertificateVerification,
-            credentials: settings.auth ? (settings.username, settings.password, settings.authMechanisms) : nil,
-            mailFrom: "", recipients: [], body: [],
-            connectTimeoutMilliseconds: Int(settings.connectTimeout.wholeMilliseconds),
-            responseTimeoutSeconds: max(Int(settings.responseTimeout.wholeMilliseconds / 1000), 1))
+        let request = SMTPTransferRequest(settings: settings, hostname: hostname)
         let result: SMTPTransferResult
         do {
             result = try EasyHandle().probe(request)

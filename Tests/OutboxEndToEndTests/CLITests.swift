@@ -408,6 +408,40 @@ struct CLITests {
         #expect(server.received().isEmpty, "check-config never sends mail")
     }
 
+    @Test("check-config trusts smtp.ca_file like the daemon: a server signed by a site CA given only there passes")
+    func checkConfigCAFile() throws {
+        let scratch = Scratch()
+        let ca = try TestCA(in: scratch)
+        let server = try SMTPTestServer(arguments: ca.serverArguments)
+        let without = try Self.checkConfig(["host: localhost", "port: \(server.port)", "start_tls: true"])
+        #expect(without.status == 78, "without ca_file the site CA is unknown: \(without.stdout)")
+        #expect(without.lines.contains { $0.hasPrefix("FAIL certificate") }, "\(without.stdout)")
+        let with = try Self.checkConfig(["host: localhost", "port: \(server.port)", "start_tls: true",
+                                         "ca_file: \(ca.caCertificate)"])
+        #expect(with.status == 0, "\(with.stdout)")
+        #expect(with.lines.contains { $0.hasPrefix("ok   certificate verified") }, "\(with.stdout)")
+        #expect(server.received().isEmpty, "check-config never sends mail")
+    }
+
+    @Test("check-config says EHLO with the same name as the daemon (its FQDN, not the short host name)")
+    func checkConfigEHLOName() async throws {
+        let scratch = Scratch()
+        let log = scratch.file("session.log")
+        let server = try SMTPTestServer(scratch: scratch, arguments: ["--session-log", log])
+        let check = try Self.checkConfig(["host: 127.0.0.1", "port: \(server.port)"])
+        #expect(check.status == 0, "\(check.stdout)")
+        let daemon = DaemonUnderTest()
+        daemon.configure(smtp: ["host: 127.0.0.1", "port: \(server.port)"])
+        try await daemon.start()
+        try daemon.drop("1.eml", Self.message(to: "ehlo@example.org", subject: "EHLO name"))
+        #expect(await eventually { server.received().count == 1 }, "\(daemon.logText)")
+        daemon.terminate()
+        let names = ((try? String(contentsOfFile: log, encoding: .utf8)) ?? "").split(separator: "\n")
+            .filter { $0.hasPrefix("EHLO ") }
+        #expect(names.count >= 2, "\(names)")
+        #expect(Set(names).count == 1, "check-config and outboxd sent different EHLO names: \(names)")
+    }
+
     @Test("delete asks on a terminal: no keeps the message (exit 1), yes deletes it")
     func deleteAsksOnTerminal() async throws {
         let daemon = DaemonUnderTest()

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import Glibc
 import OutboxConfig
 import OutboxDelivery
 
@@ -33,7 +32,7 @@ struct CheckConfig: AsyncParsableCommand {
         if !configuration.smtp.enabled {
             print(Self.line("note", "smtp", "smtp.enabled is false: outboxd queues mail and sends nothing"))
         }
-        let steps = await SMTPSettingsCheck.run(settings: configuration.smtp, hostname: Self.hostname)
+        let steps = await SMTPSettingsCheck.run(settings: configuration.smtp)
         for step in steps {
             let status = switch step.result {
                 case .passed: "ok"
@@ -50,11 +49,5 @@ struct CheckConfig: AsyncParsableCommand {
 
     static func line(_ status: String, _ step: String, _ detail: String) -> String {
         status.padding(toLength: 5, withPad: " ", startingAt: 0) + step.padding(toLength: 12, withPad: " ", startingAt: 0) + detail
-    }
-
-    static var hostname: String {
-        var buffer = [CChar](repeating: 0, count: 256)
-        guard gethostname(&buffer, buffer.count) == 0 else { return "localhost" }
-        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }
