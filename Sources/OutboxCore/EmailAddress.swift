@@ -15,6 +15,7 @@ public struct EmailAddress: Sendable, Hashable, CustomStringConvertible, Codable
         case localPartTooLong
         case invalidCharacter(Character)
         case nonASCII
+        case unbalancedQuote
 
         public var description: String {
             switch self {
@@ -25,6 +26,7 @@ public struct EmailAddress: Sendable, Hashable, CustomStringConvertible, Codable
             case .localPartTooLong: "its part before @ is longer than 64 characters"
             case .invalidCharacter(let c): "it contains the character \"\(c)\""
             case .nonASCII: "it contains non-ASCII characters (SMTPUTF8 is not supported)"
+            case .unbalancedQuote: "its quoted part before @ is not one closed \"…\" (nothing may follow the quotes but @domain)"
             }
         }
     }
@@ -40,11 +42,40 @@ public struct EmailAddress: Sendable, Hashable, CustomStringConvertible, Codable
         guard let at = value.lastIndex(of: "@"), at != value.startIndex, value.index(after: at) != value.endIndex
         else { throw .noAtSign }
         guard value[..<at].utf8.count <= 64 else { throw .localPartTooLong }
-        let localIsQuoted = value.first == "\"" && value[value.index(before: at)] == "\""
-        for c in value where c == " " || c == "<" || c == ">" || c == "," || c == ";" || c == "\\" {
-            if !(localIsQuoted && c != "<" && c != ">") { throw .invalidCharacter(c) }
+        // RFC 5321 Mailbox = Local-part "@" Domain. Spaces and specials may appear only inside a
+        // quoted local part: one quoted-string that ends right at the "@". Anything after the domain
+        // would reach the wire as ESMTP parameters (`<"s"@example.org RET=FULL>`, issue 14).
+        let local = value[..<at]
+        if local.first == "\"" {
+            guard Self.isQuotedString(local) else { throw .unbalancedQuote }
+        } else {
+            for c in local where c == " " || c == "<" || c == ">" || c == "," || c == ";" || c == "\\" || c == "\"" {
+                throw .invalidCharacter(c)
+            }
+        }
+        for c in value[value.index(after: at)...]
+        where c == " " || c == "<" || c == ">" || c == "," || c == ";" || c == "\\" || c == "\"" || c == "(" || c == ")" {
+            throw .invalidCharacter(c)
         }
         self.value = value
+    }
+
+    /// `"…"` with `\x` escapes inside and nothing after the closing quote.
+    private static func isQuotedString(_ text: Substring) -> Bool {
+        var escaped = false
+        var index = text.index(after: text.startIndex)
+        while index < text.endIndex {
+            let c = text[index]
+            if escaped {
+                escaped = false
+            } else if c == "\\" {
+                escaped = true
+            } else if c == "\"" {
+                return text.index(after: index) == text.endIndex
+            }
+            index = text.index(after: index)
+        }
+        return false
     }
 
     /// The domain part, after the last `@`.

@@ -34,6 +34,15 @@ public struct IncomingMessage: Sendable, Hashable {
         }
     }
 
+    /// A message may have at most this many recipients (Postfix's `smtpd_recipient_limit`); a
+    /// larger list is refused at intake with the reason, so the producer can split it.
+    public static let maximumRecipients = 1_000
+
+    /// The one-line refusal for a recipient list over ``maximumRecipients``.
+    static func tooManyRecipients(_ source: String) -> Rejection {
+        Rejection("more than \(maximumRecipients) recipients in \(source): split the message into several")
+    }
+
     /// Parses an RFC 5322 message the way `sendmail -t` does.
     public init(eml input: some Collection<UInt8>, context: Context) throws(Rejection) {
         try self.init(eml: input, context: context, envelopeSender: nil, envelopeRecipients: nil)
@@ -49,6 +58,10 @@ public struct IncomingMessage: Sendable, Hashable {
             message = try RawMessage(normalizing: input)
         } catch {
             throw Rejection(error.description)
+        }
+        let structure = MIMEStructure(message.bytes)
+        if structure.exceedsMaximumDepth {
+            throw Rejection("MIME parts are nested more than \(MIMEStructure.maximumDepth) levels deep")
         }
 
         let from = envelopeSender == nil ? try Self.addresses(in: message, field: "From") : []
@@ -74,6 +87,7 @@ public struct IncomingMessage: Sendable, Hashable {
             for field in ["To", "Cc", "Bcc"] {
                 for address in try Self.addresses(in: message, field: field) where seen.insert(address.value.lowercased()).inserted {
                     recipients.append(address)
+                    if recipients.count > Self.maximumRecipients { throw Self.tooManyRecipients("To:, Cc: and Bcc:") }
                 }
             }
         }

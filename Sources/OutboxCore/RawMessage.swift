@@ -30,15 +30,29 @@ public struct RawMessage: Sendable, Hashable {
     public enum ParseError: Error, Sendable, Equatable, CustomStringConvertible {
         case empty
         case notAHeaderLine(line: Int)
+        case tooManyFields(limit: Int)
+        case fieldTooLong(name: String, limit: Int)
 
         public var description: String {
             switch self {
             case .empty: "the message is empty"
             case .notAHeaderLine(let line):
                 "not an RFC 5322 message: line \(line) of the header is not a \"Name: value\" field"
+            case .tooManyFields(let limit): "the header has more than \(limit) fields"
+            case .fieldTooLong(let name, let limit):
+                "the header field \(name.printableExcerpt): is longer than \(limit) bytes"
             }
         }
     }
+
+    // MARK: Limits
+
+    /// A producer's header may hold at most this many fields. Real mail has a few dozen (a long
+    /// relay path adds one `Received:` per hop, and Postfix bounces at 50 hops); a header of millions
+    /// of fields only costs the daemon time.
+    public static let maximumFieldCount = 1_000
+    /// One field, folded lines included, may be at most this long: Postfix's `header_size_limit`.
+    public static let maximumFieldLength = 102_400
 
     private static let cr = UInt8(ascii: "\r"), lf = UInt8(ascii: "\n")
     private static let crlf: [UInt8] = [cr, lf]
@@ -66,7 +80,7 @@ public struct RawMessage: Sendable, Hashable {
             out.append(contentsOf: Self.crlf)
         }
         self.bytes = out
-        _ = try parseFields()
+        _ = try parseFields(enforcingLimits: true)
     }
 
     /// Wraps bytes that are already a normalized message (read back from the queue).
@@ -96,11 +110,15 @@ public struct RawMessage: Sendable, Hashable {
     /// The header fields in order.
     public var fields: [Field] { (try? parseFields()) ?? [] }
 
-    private func parseFields() throws(ParseError) -> [Field] {
+    /// The header's fields, in one pass over the header. With `enforcingLimits` (a producer's
+    /// message at intake) it stops at the first field past ``maximumFieldCount`` or
+    /// ``maximumFieldLength``, so a hostile header costs no more than a legal one.
+    private func parseFields(enforcingLimits: Bool = false) throws(ParseError) -> [Field] {
         let end = headerEnd.header
         var fields: [Field] = []
         var lineNumber = 0
         var start = 0
+        var fieldLength = 0
         while start < end {
             lineNumber += 1
             let stop = nextLineStart(after: start).map { $0 - 2 } ?? end
@@ -108,11 +126,19 @@ public struct RawMessage: Sendable, Hashable {
             if let first = line.first, first == UInt8(ascii: " ") || first == UInt8(ascii: "\t") {
                 guard !fields.isEmpty else { throw .notAHeaderLine(line: lineNumber) }
                 fields[fields.count - 1].lines.append(line)
+                fieldLength += line.count + 2
             } else {
                 guard let colon = line.firstIndex(of: UInt8(ascii: ":")), colon > 0,
                     line[..<colon].allSatisfy({ $0 > 32 && $0 < 127 })
                 else { throw .notAHeaderLine(line: lineNumber) }
+                if enforcingLimits && fields.count == Self.maximumFieldCount {
+                    throw .tooManyFields(limit: Self.maximumFieldCount)
+                }
                 fields.append(Field(name: String(decoding: line[..<colon], as: UTF8.self), lines: [line]))
+                fieldLength = line.count + 2
+            }
+            if enforcingLimits && fieldLength > Self.maximumFieldLength {
+                throw .fieldTooLong(name: fields[fields.count - 1].name, limit: Self.maximumFieldLength)
             }
             start = stop + 2
         }
@@ -144,11 +170,24 @@ public struct RawMessage: Sendable, Hashable {
         bytes = out
     }
 
+    /// Lets `transform` edit the header fields (their lines without CRLF), then rebuilds the header.
+    public mutating func rewriteFields(_ transform: (inout [Field]) -> Void) {
+        var all = fields
+        transform(&all)
+        replaceHeader(with: all)
+    }
+
     /// Removes every field called `name` (case-insensitive), continuation lines included.
     public mutating func removeFields(named name: String) {
         let wanted = name.lowercased()
-        let kept = fields.filter { $0.name.lowercased() != wanted }
-        replaceHeader(with: kept)
+        removeFields(where: { $0.lowercased() == wanted })
+    }
+
+    /// Removes every field whose name satisfies `isRemoved`, continuation lines included.
+    public mutating func removeFields(where isRemoved: (String) -> Bool) {
+        let all = fields
+        let kept = all.filter { !isRemoved($0.name) }
+        if kept.count != all.count { replaceHeader(with: kept) }
     }
 
     /// Appends `Name: value` at the end of the header. `value` must not contain CR or LF.

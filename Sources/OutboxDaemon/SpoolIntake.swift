@@ -107,19 +107,48 @@ actor SpoolIntake: Service {
         }
     }
 
-    private func listNew() -> [String] {
+    /// The entries of `new/`, names as bytes, in byte order; hidden names (a leading dot) are not
+    /// for intake. Entries that could not be moved to `failed/` and have not changed since are
+    /// left out, so they are reported once and hold nothing back.
+    private func listNew() -> [SpoolName] {
         guard let dir = opendir(newDirectory) else {
             logger.error("Cannot read the spool directory", metadata: ["outbox.path": "\(newDirectory)", "error": "\(String(cString: strerror(errno)))"])
             return []
         }
         defer { closedir(dir) }
-        var names: [String] = []
+        var names: [SpoolName] = []
+        var present = Set<SpoolName>()
         while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            if name == "." || name == ".." || name.hasPrefix(".") { continue }
+            let bytes = withUnsafeBytes(of: entry.pointee.d_name) { Array($0.prefix { $0 != 0 }) }
+            if bytes.first == UInt8(ascii: ".") { continue }
+            let name = SpoolName(bytes: bytes)
+            if let identity = stuck[name] {
+                present.insert(name)
+                if identity == Self.identity(of: name.path(in: newDirectory)) { continue }
+            }
             names.append(name)
         }
+        stuck = stuck.filter { present.contains($0.key) }  // gone from new/: forgotten
         return names.sorted()
+    }
+
+    /// Entries of `new/` that could not be moved to `failed/`, with what they were then (inode,
+    /// change time, size): skipped until they change (a producer's chmod) or the daemon restarts.
+    private var stuck: [SpoolName: EntryIdentity] = [:]
+
+    struct EntryIdentity: Equatable {
+        var inode: UInt64
+        var changed: Int
+        var changedNanoseconds: Int
+        var size: Int
+    }
+
+    private static func identity(of path: [CChar]) -> EntryIdentity? {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return nil }
+        return EntryIdentity(
+            inode: UInt64(info.st_ino), changed: Int(info.st_ctim.tv_sec), changedNanoseconds: Int(info.st_ctim.tv_nsec),
+            size: Int(info.st_size))
     }
 
     /// A spool file read and parsed, waiting for its batch's commit.
@@ -130,23 +159,30 @@ actor SpoolIntake: Service {
 
     /// Reads and parses up to `limit` files from the front of `waiting` (fewer once their content
     /// reaches ``batchBytes``), quarantining each one that cannot be a message.
-    private func prepareBatch(from waiting: inout ArraySlice<String>, limit: Int) -> [Prepared] {
+    private func prepareBatch(from waiting: inout ArraySlice<SpoolName>, limit: Int) -> [Prepared] {
         var batch: [Prepared] = []
         var bytes = 0
         var taken = 0
-        while let name = waiting.first, taken < limit, bytes < Self.batchBytes {
+        while let entry = waiting.first, taken < limit, bytes < Self.batchBytes {
             waiting.removeFirst()
             taken += 1
             var logger = logger
-            logger[metadataKey: "outbox.spool_file"] = "\(name)"
+            logger[metadataKey: "outbox.spool_file"] = "\(entry.escaped)"
+            guard let name = entry.text else {
+                quarantine(
+                    entry,
+                    reason: "the file name is not printable UTF-8 (it holds a control character or invalid bytes); producers must use names like 1732650000.4242.9f3c.json",
+                    logger: logger)
+                continue
+            }
             let content: [UInt8]
             switch readSpoolFile(newDirectory + "/" + name) {
             case .vanished:
                 let reason = "the file vanished from new/ before it could be read (a producer must not remove or rename it once in new/)"
-                quarantine(name, reason: reason, logger: logger)
+                quarantine(entry, reason: reason, logger: logger)
                 continue
             case .rejected(let reason):
-                quarantine(name, reason: reason, logger: logger)
+                quarantine(entry, reason: reason, logger: logger)
                 continue
             case .content(let read):
                 content = read
@@ -158,7 +194,7 @@ actor SpoolIntake: Service {
                 batch.append(Prepared(name: name, message: message))
                 bytes += content.count
             } catch {
-                quarantine(name, reason: error.reason, logger: logger)
+                quarantine(entry, reason: error.reason, logger: logger)
             }
         }
         return batch
@@ -255,13 +291,18 @@ actor SpoolIntake: Service {
 
     /// Copies `new/NAME` to `failed/NAME`, writes `failed/NAME.error` (one line), removes
     /// `new/NAME` (see ``SpoolQuarantine``).
-    private func quarantine(_ name: String, reason: String, logger: Logger) {
-        let quarantine = SpoolQuarantine(newDirectory: newDirectory, failedDirectory: failedDirectory)
+    private func quarantine(_ name: SpoolName, reason: String, logger: Logger) {
+        let quarantine = SpoolQuarantine(
+            newDirectory: newDirectory, failedDirectory: failedDirectory, maximumMessageSize: spool.maxMessageSize)
         let line: String
         do {
             line = try quarantine.quarantine(name, reason: reason.printableExcerptLine)
         } catch {
-            logger.error("Cannot move a rejected spool file to failed/", metadata: ["error": "\(error)"])
+            // Once per entry: it is skipped until it changes, so it costs nothing on later scans.
+            stuck[name] = Self.identity(of: name.path(in: newDirectory))
+            logger.error(
+                "Cannot move a rejected spool file to failed/; it stays in new/ and is skipped until it changes",
+                metadata: ["error": "\(error)", "outbox.reason": "\(reason.printableExcerptLine)"])
             return
         }
         state.update {

@@ -6,30 +6,43 @@ import OutboxCore
 ///
 /// The content is *copied* into a new file the daemon owns (mode 0640, group of `failed/`): a
 /// renamed producer file would keep the producer's owner and group `outbox`, which admins in
-/// `outbox-admin` cannot read. Nothing is followed or opened that could block: a symbolic link
-/// is recorded (its target in the reason), a FIFO or device is removed, a directory
-/// is moved. A symbolic link is recreated in `failed/` (same target, never followed).
+/// `outbox-admin` cannot read. At most ``excerptLength`` bytes are copied of a file over
+/// `spool.max_message_size` (a sparse 2 GB file must not become 2 GB of disk), and never more than
+/// that limit of any file. Nothing is followed or opened that could block: a symbolic link is
+/// recorded (its target in the reason) and recreated in `failed/` (never followed), a FIFO or
+/// device is removed, an empty directory is removed. A directory with something in it stays where
+/// it is: moved into `failed/` it would still belong to, and be writable by, the producer.
+/// Names are bytes (``SpoolName``); the copy's name is ``SpoolName/failedName``.
 /// Blocking file IO: call it only from a dedicated executor.
 struct SpoolQuarantine {
     let newDirectory: String
     let failedDirectory: String
+    /// `spool.max_message_size`: a larger file is refused, and only its first ``excerptLength`` bytes are kept.
+    let maximumMessageSize: Int
+
+    /// How much of an oversized file `failed/` keeps, for an admin to see what it was.
+    static let excerptLength = 65_536
 
     /// Quarantines `new/NAME`; returns the one-line reason as written, or throws a description
-    /// of why `failed/` could not be written (then `new/NAME` is left in place).
-    func quarantine(_ name: String, reason: String) throws(QuarantineError) -> String {
-        let source = newDirectory + "/" + name
-        let target = failedDirectory + "/" + name
+    /// of why it could not be moved (then `new/NAME` is left in place).
+    func quarantine(_ name: SpoolName, reason: String) throws(QuarantineError) -> String {
+        let source = name.path(in: newDirectory)
+        let targetName = name.failedName
+        let target = failedDirectory + "/" + targetName
         var line = reason
         var info = stat()
         if lstat(source, &info) != 0 {
-            guard errno == ENOENT else { throw QuarantineError("cannot stat \(source): \(Self.describeErrno())") }
-            try writeError(name, line: line)
+            guard errno == ENOENT else { throw QuarantineError("cannot stat it: \(Self.describeErrno())") }
+            try writeError(targetName, line: line)
             return line
         }
         switch info.st_mode & S_IFMT {
         case S_IFREG:
-            try copyRegularFile(from: source, to: target)
-            try writeError(name, line: line)
+            let kept = try copyRegularFile(from: source, to: target)
+            if kept < Int(info.st_size) {
+                line += " (failed/ keeps its first \(kept) bytes)"
+            }
+            try writeError(targetName, line: line)
             unlink(source)
         case S_IFLNK:
             // Kept as a link of our own with the same target (never followed), for the admin to see.
@@ -42,15 +55,19 @@ struct SpoolQuarantine {
                 unlink(target)
                 _ = symlink(buffer, target)
             }
-            try writeError(name, line: line)
+            try writeError(targetName, line: line)
             unlink(source)
         case S_IFDIR:
-            try writeError(name, line: line)
-            guard rename(source, target) == 0 else {
-                throw QuarantineError("cannot move the directory \(source) to failed/: \(Self.describeErrno())")
+            guard rmdir(source) == 0 else {
+                let problem = Self.describeErrno()
+                line += " (it is not empty, so it stays in new/: remove it)"
+                try? writeError(targetName, line: line)
+                throw QuarantineError("cannot remove the directory: \(problem); it stays in new/ and is skipped")
             }
+            line += " (the empty directory was removed)"
+            try writeError(targetName, line: line)
         default:  // FIFO, socket, device: nothing to copy, and opening could block or have effects.
-            try writeError(name, line: line)
+            try writeError(targetName, line: line)
             unlink(source)
         }
         let directory = open(failedDirectory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
@@ -61,26 +78,30 @@ struct SpoolQuarantine {
         return line
     }
 
-    private func copyRegularFile(from source: String, to target: String) throws(QuarantineError) {
+    /// Copies at most the message size limit (or ``excerptLength`` of a file over it) and returns
+    /// how many bytes were copied.
+    private func copyRegularFile(from source: [CChar], to target: String) throws(QuarantineError) -> Int {
         let input = open(source, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
-        guard input >= 0 else { throw QuarantineError("cannot open \(source): \(Self.describeErrno())") }
+        guard input >= 0 else { throw QuarantineError("cannot open it: \(Self.describeErrno())") }
         defer { close(input) }
         var info = stat()
         guard fstat(input, &info) == 0, info.st_mode & S_IFMT == S_IFREG else {
             // Swapped for something else since lstat; the next scan sees what it is now.
-            throw QuarantineError("\(source) is no longer a regular file")
+            throw QuarantineError("it is no longer a regular file")
         }
-        let temporary = failedDirectory + "/." + (target.split(separator: "/").last.map(String.init) ?? "x") + ".tmp"
+        let limit = Int(info.st_size) > maximumMessageSize ? Self.excerptLength : maximumMessageSize
+        let temporary = failedDirectory + "/.quarantine.\(getpid()).tmp"
         unlink(temporary)
         let output = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o640)
         guard output >= 0 else { throw QuarantineError("cannot create \(temporary): \(Self.describeErrno())") }
         var buffer = [UInt8](repeating: 0, count: 65_536)
         var failure: String?
-        copying: while true {
-            let count = buffer.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
+        var copied = 0
+        copying: while copied < limit {
+            let count = buffer.withUnsafeMutableBytes { read(input, $0.baseAddress, min($0.count, limit - copied)) }
             if count < 0 {
                 if errno == EINTR { continue }
-                failure = "cannot read \(source): \(Self.describeErrno())"
+                failure = "cannot read it: \(Self.describeErrno())"
                 break
             }
             if count == 0 { break }
@@ -94,6 +115,7 @@ struct SpoolQuarantine {
                 }
                 written += n
             }
+            copied += count
         }
         fchmod(output, 0o640)  // the umask must not widen or narrow what admins get
         if failure == nil && fsync(output) != 0 { failure = "cannot fsync \(temporary): \(Self.describeErrno())" }
@@ -105,11 +127,12 @@ struct SpoolQuarantine {
             unlink(temporary)
             throw QuarantineError(failure)
         }
+        return copied
     }
 
     private func writeError(_ name: String, line: String) throws(QuarantineError) {
         let errorPath = failedDirectory + "/" + name + ".error"
-        let temporary = failedDirectory + "/." + name + ".error.tmp"
+        let temporary = failedDirectory + "/.quarantine.\(getpid()).error.tmp"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o640)
         guard fd >= 0 else { throw QuarantineError("cannot create \(temporary): \(Self.describeErrno())") }
         let text = Array((line + "\n").utf8)

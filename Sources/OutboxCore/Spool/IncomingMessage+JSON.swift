@@ -21,6 +21,7 @@ extension IncomingMessage {
         var seen = Set<String>()
         for mailbox in spec.to + spec.cc + spec.bcc where seen.insert(mailbox.address.value.lowercased()).inserted {
             recipients.append(mailbox.address)
+            if recipients.count > Self.maximumRecipients { throw Self.tooManyRecipients("tos, ccs and bccs") }
         }
         guard !recipients.isEmpty else {
             throw Rejection("no recipients: \"tos\", \"ccs\" and \"bccs\" are empty or missing")

@@ -40,6 +40,7 @@ extension IncomingMessage {
                 do {
                     let address = try EmailAddress(spec)
                     if seen.insert(address.value.lowercased()).inserted { recipients.append(address) }
+                    if recipients.count > Self.maximumRecipients { throw Self.tooManyRecipients(Self.envelopeRecipientsField) }
                 } catch {
                     throw Rejection(
                         "invalid address in \(Self.envelopeRecipientsField): \"\(spec.printableExcerpt)\": \(error)")

@@ -61,6 +61,11 @@ public enum JSONValue: Sendable, Hashable {
         }
     }
 
+    /// Nesting deeper than this is refused.
+    public static let maximumDepth = 64
+    /// An object with more fields than this is refused (a `headers` object holds one per header name).
+    public static let maximumObjectMembers = 1_000
+
     /// Parses a whole document; trailing non-space bytes are an error.
     public init(parsing bytes: some Collection<UInt8>) throws(ParseError) {
         var parser = Parser(bytes: Array(bytes))
@@ -72,6 +77,11 @@ public enum JSONValue: Sendable, Hashable {
     }
 
     private struct Parser {
+        /// Limits no spool file comes near (the known fields and a `headers` object are few): they
+        /// bound the work a hostile file can ask for, and the reason says which one it crossed.
+        static let maximumDepth = JSONValue.maximumDepth
+        static let maximumMembers = JSONValue.maximumObjectMembers
+
         let bytes: [UInt8]
         var index = 0
         var path: [String] = []
@@ -101,7 +111,7 @@ public enum JSONValue: Sendable, Hashable {
         }
 
         mutating func value(depth: Int) throws(ParseError) -> JSONValue {
-            guard depth < 64 else { throw error("nested more than 64 levels deep") }
+            guard depth < Self.maximumDepth else { throw error("nested more than \(Self.maximumDepth) levels deep") }
             skipSpace()
             guard index < bytes.count else { throw bytes.isEmpty ? error("the file is empty") : truncated() }
             switch bytes[index] {
@@ -268,6 +278,7 @@ public enum JSONValue: Sendable, Hashable {
         mutating func object(depth: Int) throws(ParseError) -> JSONValue {
             index += 1
             var members: [(key: String, value: JSONValue)] = []
+            var keys = Set<String>()  // a duplicate check by scanning `members` was O(n²) (issue 14)
             skipSpace()
             if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
                 index += 1
@@ -280,6 +291,10 @@ public enum JSONValue: Sendable, Hashable {
                     throw error("expected a field name in quotes, found \(Self.show(bytes[index]))")
                 }
                 let key = try string()
+                guard keys.insert(key).inserted else { throw error("the field \"\(key.printableExcerpt)\" is given twice") }
+                guard keys.count <= Self.maximumMembers else {
+                    throw error("an object with more than \(Self.maximumMembers) fields")
+                }
                 skipSpace()
                 guard index < bytes.count else { throw truncated() }
                 guard bytes[index] == UInt8(ascii: ":") else {
@@ -289,9 +304,6 @@ public enum JSONValue: Sendable, Hashable {
                 path.append(key)
                 let member = try value(depth: depth + 1)
                 path.removeLast()
-                if members.contains(where: { $0.key == key }) {
-                    throw error("the field \"\(key.printableExcerpt)\" is given twice")
-                }
                 members.append((key, member))
                 skipSpace()
                 guard index < bytes.count else { throw truncated() }

@@ -7,27 +7,41 @@ public enum QuotedPrintable {
     public static func encode(_ text: String) -> [UInt8] { encode(Array(text.utf8)) }
 
     /// Encodes bytes (an 8-bit body at send time, UTF-8 text at intake); CRLF, LF and CR are line ends.
+    /// One pass and no per-line or per-byte allocation: time and memory are linear in the input
+    /// (a body of millions of short lines must cost no more than one long one, issue 14).
     public static func encode(_ bytes: [UInt8]) -> [UInt8] {
         var out: [UInt8] = []
-        let lines = TextLines.split(bytes)
-        for (number, line) in lines.enumerated() {
-            var width = 0
-            for (position, byte) in line.enumerated() {
-                let isLast = position == line.count - 1
-                let literal =
-                    (byte >= 33 && byte <= 126 && byte != UInt8(ascii: "="))
-                    || ((byte == 0x20 || byte == 0x09) && !isLast)
-                let piece: [UInt8] = literal ? [byte] : [UInt8(ascii: "="), hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]]
-                // Leave room for the "=" of a soft line break unless this is the line's last piece.
-                let limit = isLast ? 76 : 75
-                if width + piece.count > limit {
-                    out.append(contentsOf: [UInt8(ascii: "="), 0x0D, 0x0A])
-                    width = 0
-                }
-                out.append(contentsOf: piece)
-                width += piece.count
+        out.reserveCapacity(bytes.count + bytes.count / 8 + 16)
+        var width = 0
+        var index = 0
+        let count = bytes.count
+        while index < count {
+            let byte = bytes[index]
+            if byte == 0x0D || byte == 0x0A {
+                out.append(contentsOf: [0x0D, 0x0A])
+                width = 0
+                index += byte == 0x0D && index + 1 < count && bytes[index + 1] == 0x0A ? 2 : 1
+                continue
             }
-            if number < lines.count - 1 { out.append(contentsOf: [0x0D, 0x0A]) }
+            let isLast = index + 1 == count || bytes[index + 1] == 0x0D || bytes[index + 1] == 0x0A
+            let literal =
+                (byte >= 33 && byte <= 126 && byte != UInt8(ascii: "="))
+                || ((byte == 0x20 || byte == 0x09) && !isLast)
+            let pieceCount = literal ? 1 : 3
+            // Leave room for the "=" of a soft line break unless this is the line's last piece.
+            if width + pieceCount > (isLast ? 76 : 75) {
+                out.append(contentsOf: [UInt8(ascii: "="), 0x0D, 0x0A])
+                width = 0
+            }
+            if literal {
+                out.append(byte)
+            } else {
+                out.append(UInt8(ascii: "="))
+                out.append(hex[Int(byte >> 4)])
+                out.append(hex[Int(byte & 0x0F)])
+            }
+            width += pieceCount
+            index += 1
         }
         return out
     }

@@ -11,7 +11,9 @@ public enum RFC2047 {
     /// spaces), else UTF-8 "B" encoded-words of at most 75 characters, one per folded line.
     /// `nameLength` is the length of "Name: " already on the first line.
     public static func encodeUnstructured(_ text: String, nameLength: Int) -> String {
-        if isPlainASCII(text) {
+        // A word too long for one line (RFC 5322: 998 octets) cannot be folded: encoded-words
+        // carry it across lines and decode to the same text.
+        if isPlainASCII(text) && !text.utf8.split(separator: 32).contains(where: { $0.count > 900 }) {
             return fold(
                 words: text.split(separator: " ", omittingEmptySubsequences: false).map(String.init), separator: " ",
                 firstLineUsed: nameLength)
@@ -56,7 +58,8 @@ public enum RFC2047 {
         var width = firstLineUsed
         for (index, word) in words.enumerated() {
             if index > 0 {
-                if width + separator.count + word.count > 78 && width > 1 {
+                // Never before an empty word (two spaces in a row): the new line would be white space only.
+                if width + separator.count + word.count > 78 && width > 1 && !word.isEmpty {
                     out += separator.trimmingSuffixSpace + "\r\n " + word
                     width = 1 + word.count
                     continue

@@ -132,12 +132,15 @@ struct Sendmail: AsyncParsableCommand {
             throw ExitStatus.usage.fail("no recipients: the arguments name no address")
         }
 
-        let raw: RawMessage
+        var raw: RawMessage
         do {
             raw = try RawMessage(normalizing: input)
         } catch {
             throw ExitStatus.dataError.fail("message refused: \(error)")
         }
+        // The envelope fields are ours to write from the arguments: one that came in with the message
+        // (mail relayed through fetchmail, a web form) would otherwise redirect it (issue 14).
+        raw.removeFields(where: { $0.lowercased().hasPrefix(Self.envelopeFieldPrefix) })
         // Without -f, a From: that holds no address (cron's "root (Cron Daemon)") sends as smtp.from.
         if sender == nil, !options.extractRecipients, let admin = submission.defaultSender,
             !raw.values(of: "From").contains(where: { value in
@@ -171,6 +174,9 @@ struct Sendmail: AsyncParsableCommand {
         let content = header.isEmpty ? raw.bytes : Array(header.map { $0 + "\r\n" }.joined().utf8) + raw.bytes
         _ = try submission.submit(content, extension: "eml")
     }
+
+    /// `x-outbox-envelope-`: the start of every field name the spool reserves for the envelope.
+    static let envelopeFieldPrefix = "x-outbox-envelope-"
 
     /// A local user name such as `root` or `www-data`: no `@`, only characters a login name has.
     static func isLocalName(_ spec: String) -> Bool {

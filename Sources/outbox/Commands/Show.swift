@@ -58,32 +58,54 @@ struct Show: AsyncParsableCommand {
             ("Arrived", "\(entry.createdAt.relative(to: now)) (\(entry.createdAt.iso8601))"),
             ("Size", "\(entry.size) bytes"),
             ("Attempts", "\(entry.attempts)"),
-            ("Sender", entry.sender.isEmpty ? "<>" : entry.sender),
+            ("Sender", entry.sender.isEmpty ? "<>" : entry.sender.escapingControlCharacters),
         ]
-        if let error = entry.lastError { fields.append(("Last error", error)) }
+        if let error = entry.lastError { fields.append(("Last error", error.escapingControlCharacters)) }
         var out = fields.map { "\($0.0 + ":")".padding(toLength: 12, withPad: " ", startingAt: 0) + $0.1 }
             .joined(separator: "\n") + "\n"
 
         out += "\nRecipients:\n"
         let width = entry.recipients.map(\.address.count).max() ?? 0
         for recipient in entry.recipients {
-            out += "  " + recipient.address.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + recipient.state
-            if let reply = recipient.lastReply { out += "  " + reply }
+            out += "  " + recipient.address.escapingControlCharacters.padding(toLength: width, withPad: " ", startingAt: 0)
+                + "  " + recipient.state
+            if let reply = recipient.lastReply { out += "  " + reply.escapingControlCharacters }
             out += "\n"
         }
 
         out += "\nHeaders:\n"
         for field in RawMessage(normalizedBytes: detail.content).fields {
-            for line in field.lines { out += "  " + String(decoding: line, as: UTF8.self) + "\n" }
+            for line in field.lines { out += "  " + String(decoding: line, as: UTF8.self).escapingControlCharacters + "\n" }
         }
 
         out += "\nAttempts:\n"
         if detail.attempts.isEmpty { out += "  none yet\n" }
         for (number, attempt) in detail.attempts.enumerated() {
             out += "  \(number + 1). \(attempt.startedAt.iso8601) (\(attempt.startedAt.relative(to: now)))  \(attempt.outcome)"
-                + "  \(attempt.server)  \(attempt.duration.wholeMilliseconds) ms\n"
-            out += "     \(attempt.reply)\n"
+                + "  \(attempt.server.escapingControlCharacters)  \(attempt.duration.wholeMilliseconds) ms\n"
+            out += "     \(attempt.reply.escapingControlCharacters)\n"
         }
         return out
+    }
+}
+
+extension String {
+    /// The text with control characters (C0 but tab, DEL, C1) shown as `\xHH`: a header holding
+    /// ESC sequences must not drive the admin's terminal (issue 14).
+    var escapingControlCharacters: String {
+        guard unicodeScalars.contains(where: Self.isControl) else { return self }
+        var out = ""
+        for scalar in unicodeScalars {
+            if Self.isControl(scalar) {
+                out += "\\x" + (scalar.value < 0x10 ? "0" : "") + String(scalar.value, radix: 16, uppercase: true)
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
+    }
+
+    private static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+        (scalar.value < 0x20 && scalar != "\t") || (scalar.value >= 0x7F && scalar.value < 0xA0)
     }
 }
