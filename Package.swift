@@ -24,6 +24,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // MARK: C libraries (Debian -dev packages) and their thin Swift wrappers
@@ -54,10 +55,22 @@ let package = Package(
             name: "OutboxDelivery",
             dependencies: ["OutboxCore", "OutboxConfig", "Curl"]
         ),
+        // The SMTP conversation as a pure state machine (issue 12), and the NIO listener driving it.
+        .target(name: "OutboxSMTPServer", dependencies: ["OutboxCore"]),
+        .target(
+            name: "OutboxListener",
+            dependencies: [
+                "OutboxCore", "OutboxConfig", "OutboxStore", "OutboxSMTPServer",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         .target(
             name: "OutboxDaemon",
             dependencies: [
-                "OutboxCore", "OutboxConfig", "OutboxStore", "OutboxDelivery", "Systemd",
+                "OutboxCore", "OutboxConfig", "OutboxStore", "OutboxDelivery", "Systemd", "OutboxListener",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -90,6 +103,7 @@ let package = Package(
 
         // MARK: Tests
         .testTarget(name: "OutboxCoreTests", dependencies: ["OutboxCore"]),
+        .testTarget(name: "OutboxSMTPServerTests", dependencies: ["OutboxSMTPServer", "OutboxCore"]),
         .testTarget(name: "OutboxConfigTests", dependencies: ["OutboxConfig", "OutboxCore"]),
         .testTarget(
             name: "OutboxStoreTests",

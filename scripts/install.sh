@@ -72,9 +72,10 @@ done
 install -d -m 0755 "$DESTDIR/etc/systemd/system" "$DESTDIR/etc/sysusers.d" "$DESTDIR/etc/tmpfiles.d"
 sed "s#/usr/local/bin/outboxd#$PREFIX/bin/outboxd#" "$repo/systemd/outboxd.service" >"$stage/outboxd.service"
 install -m 0644 "$stage/outboxd.service" "$DESTDIR/etc/systemd/system/outboxd.service"
+install -m 0644 "$repo/systemd/outboxd.socket" "$DESTDIR/etc/systemd/system/outboxd.socket"
 install -m 0644 "$repo/systemd/outbox.sysusers.conf" "$DESTDIR/etc/sysusers.d/outbox.conf"
 install -m 0644 "$repo/systemd/outbox.tmpfiles.conf" "$DESTDIR/etc/tmpfiles.d/outbox.conf"
-say "installed /etc/systemd/system/outboxd.service, /etc/sysusers.d/outbox.conf, /etc/tmpfiles.d/outbox.conf"
+say "installed /etc/systemd/system/outboxd.service, outboxd.socket, /etc/sysusers.d/outbox.conf, /etc/tmpfiles.d/outbox.conf"
 
 if [[ $live == 1 ]]; then
     if command -v systemd-sysusers >/dev/null; then
@@ -127,9 +128,32 @@ if [[ $sendmail == 1 ]]; then
     fi
 fi
 
+# MARK: the SMTP listener socket (loopback port 25)
+
+# Something else on loopback port 25 (a Postfix, an Exim, an earlier outboxd.socket is fine): leave it.
+port25_owner() {
+    if ! command -v ss >/dev/null; then   # no iproute2: a listening socket on port 25 (0x19) in /proc/net/tcp*
+        awk '$2 ~ /:0019$/ && $4 == "0A" { print "a listening socket on port 25"; exit }' /proc/net/tcp /proc/net/tcp6 2>/dev/null
+        return
+    fi
+    ss -ltnpH '( sport = :25 )' 2>/dev/null | grep -E '(127\.0\.0\.1|\[::1\]|\*|0\.0\.0\.0|\[::\]):25 ' | grep -v 'systemd' | head -n 1
+}
 if [[ $systemd_running == 1 ]]; then
     systemctl daemon-reload
+    owner=$(systemctl is-active --quiet outboxd.socket || port25_owner)
+    if systemctl is-active --quiet outboxd.socket; then
+        say "outboxd.socket is already listening on loopback port 25"
+    elif [[ -n $owner ]]; then
+        say "not enabling outboxd.socket: something already listens on port 25: $owner"
+        say "  to let XNAT queue through outbox: stop and disable that server (e.g. systemctl disable --now postfix),"
+        say "  then: systemctl enable --now outboxd.socket; or set listen.addresses to another port in"
+        say "  /etc/outbox/outbox.yaml and use that port in XNAT's Mail Server Settings"
+    elif systemctl enable --now outboxd.socket >/dev/null 2>&1; then
+        say "enabled outboxd.socket: outbox takes SMTP on 127.0.0.1:25 and [::1]:25 (XNAT's default Mail Server Settings)"
+    else
+        say "warning: could not start outboxd.socket; see: systemctl status outboxd.socket"
+    fi
     say "done; start with: systemctl enable --now outboxd.service"
 else
-    say "done (systemd is not running here: no daemon-reload)"
+    say "done (systemd is not running here: no daemon-reload; enable outboxd.socket on the target when nothing else listens on port 25)"
 fi

@@ -275,6 +275,67 @@ if ((dispatch_notices == 0)); then fail "the stray-line check sees nothing at al
 elif [[ -z $noise ]]; then pass "every line outboxd wrote went through its journal handler (no stray stderr)"
 else fail "stray lines on outboxd's stderr" "$noise"; fi
 
+# MARK: SMTP listener: socket activation (issue 12)
+
+# install.sh enabled outboxd.socket (nothing listens on loopback port 25 here; the container shares the host's
+# network, so this is the host's 127.0.0.1:25 — only this test may use it). outboxd is stopped at this point.
+sock_state() { container_exec systemctl show -p ActiveState --value outboxd.socket; }
+if [[ $(sock_state) == active ]]; then
+    pass "install.sh enabled outboxd.socket: systemd listens on 127.0.0.1:25 and [::1]:25"
+else
+    fail "outboxd.socket is not active after install.sh" "$(grep -i socket "$work/install.log" | tr '\n' ' ')"
+fi
+loop() { /usr/bin/python3 "$repo/scripts/smtp-submit-loop.py" --port 25 "$@"; }
+delivered_tokens() { grep -rhoE "$1-[0-9]{6}" "$work/mail" 2>/dev/null | sort -u; }
+all_delivered() {   # all_delivered TAG ACKED-FILE: every acknowledged token arrived at the SMTP server
+    [[ -z $(comm -23 <(cut -d' ' -f1 "$2" | sort -u) <(delivered_tokens "$1")) ]]
+}
+if [[ $(show ActiveState) != active ]]; then
+    first=$(loop --count 1 --acked "$work/first.txt" --tag first --deadline 30)
+    if [[ $first == acked=1* && $(show ActiveState) == active ]]; then
+        pass "the first connection to 127.0.0.1:25 started outboxd (socket activation) and got its 250 ($first)"
+    else
+        fail "socket activation on the first connection" "$first, outboxd $(show ActiveState)"
+    fi
+    if wait_for 30 all_delivered first "$work/first.txt"; then pass "the socket-activated message was delivered"
+    else fail "the socket-activated message was not delivered"; fi
+else
+    fail "outboxd still active before the activation test"
+fi
+if wait_for 10 status_matches 'listening 127\.0\.0\.1:25'; then pass "STATUS says: $(show StatusText | grep -o 'listening [^·]*')"
+else fail "STATUS does not mention the listener" "$(show StatusText)"; fi
+
+# 20 restarts while a client submits without pause: no connection refused, every 250 delivered.
+rm -f "$work/stop"
+loop --count 1000000 --acked "$work/restart.txt" --tag restart --deadline 400 --stop-file "$work/stop" >"$work/restart.out" 2>&1 &
+loop_pid=$!
+wait_for 20 test -s "$work/restart.txt"
+restart_failures=0
+t0=$EPOCHREALTIME
+for _ in $(seq 20); do
+    timeout 60 nsenter -t "$CONTAINER_PID1" -a -- systemctl restart outboxd.service || restart_failures=$((restart_failures + 1))
+    sleep 0.2
+done
+took=$(_ct_since "$t0")
+sleep 1
+touch "$work/stop"
+wait "$loop_pid"
+summary=$(<"$work/restart.out")
+acked=$(wc -l <"$work/restart.txt")
+refused=$(grep -o 'refused=[0-9]*' <<<"$summary" | cut -d= -f2)
+if [[ $refused == 0 && $restart_failures == 0 && $acked -gt 20 ]]; then
+    pass "20 × systemctl restart in $took s while a client submitted: 0 connections refused ($summary)"
+else
+    fail "restarts under socket activation" "restart failures $restart_failures; $summary"
+fi
+if wait_for 120 all_delivered restart "$work/restart.txt"; then
+    pass "all $acked acknowledged messages were delivered"
+else
+    missing=$(comm -23 <(cut -d' ' -f1 "$work/restart.txt" | sort -u) <(delivered_tokens restart) | wc -l)
+    fail "acknowledged messages not delivered" "$missing of $acked missing"
+fi
+container_exec systemctl stop outboxd.socket outboxd.service
+
 echo "wall time: $(_ct_since "$started") s"
 teardown
 trap - EXIT

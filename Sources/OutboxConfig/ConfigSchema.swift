@@ -7,7 +7,7 @@ import Yams
 /// `start_tsl` would pass silently; this walks the YAML document itself and refuses anything
 /// not listed here, suggesting the nearest known key.
 enum ConfigSchema {
-    enum ValueType: Sendable { case string, int, bool, duration }
+    enum ValueType: Sendable { case string, int, bool, duration, list }
 
     static let keys: [String: ValueType] = [
         "smtp.enabled": .bool, "smtp.host": .string, "smtp.port": .int, "smtp.username": .string,
@@ -20,6 +20,9 @@ enum ConfigSchema {
         "delivery.workers": .int, "delivery.first_retry": .duration, "delivery.max_retry_delay": .duration,
         "delivery.backoff_factor": .int, "delivery.lifetime": .duration, "delivery.rate_limit": .int, "delivery.failure_notice_to": .string,
         "log.level": .string,
+        // The SMTP listener (ListenSettings).
+        "listen.addresses": .list, "listen.max_connections": .int, "listen.max_recipients": .int,
+        "listen.max_message_size": .int, "listen.idle_timeout": .duration, "listen.allow_networks": .list,
     ]
 
     static var sections: Set<String> { Set(keys.keys.map { String($0.split(separator: ".")[0]) }) }
@@ -53,6 +56,7 @@ enum ConfigSchema {
                 guard keys[key] != nil else {
                     throw unknown(key, among: Set(keys.keys), source: source)
                 }
+                if keys[key] == .list, let items = leaf.sequence, items.allSatisfy({ $0.scalar != nil }) { continue }
                 guard leaf.scalar != nil else {
                     throw ConfigurationError(source: source, key: key, problem: "expected a single value, not a list or mapping")
                 }

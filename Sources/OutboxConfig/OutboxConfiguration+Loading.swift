@@ -194,7 +194,8 @@ extension OutboxConfiguration {
             }
             log.level = level.lowercased()
         }
-        self.init(smtp: smtp, queue: queue, spool: spool, delivery: delivery, log: log, source: source)
+        let listen = try ListenSettings(values: values, spool: spool, source: source)
+        self.init(smtp: smtp, queue: queue, spool: spool, delivery: delivery, log: log, source: source, listen: listen)
     }
 }
 
@@ -202,7 +203,7 @@ extension OutboxConfiguration {
 ///
 /// swift-configuration returns the default when a value does not convert; we must tell the user
 /// instead. So each key is first looked up as a string (absent → nil), then converted strictly.
-private struct ValueReader {
+struct ValueReader {
     let reader: ConfigReader
     let source: String
 
@@ -234,6 +235,13 @@ private struct ValueReader {
             throw ConfigurationError(source: source, key: key, problem: "must be an absolute path, got \"\(raw.printableExcerpt)\"")
         }
         return raw
+    }
+
+    /// A YAML list, or one string of items separated by spaces or commas (environment variables).
+    func list(_ key: String) throws(ConfigurationError) -> [String]? {
+        if let items = reader.stringArray(forKey: ConfigKey(key)) { return items.map { $0.trimmingWhitespace() } }
+        guard let raw = reader.string(forKey: ConfigKey(key)) else { return nil }
+        return raw.split(whereSeparator: { $0 == " " || $0 == "," || $0 == "\t" }).map(String.init)
     }
 
     func duration(_ key: String) throws(ConfigurationError) -> Duration? {

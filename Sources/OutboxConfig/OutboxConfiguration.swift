@@ -10,14 +10,17 @@ public struct OutboxConfiguration: Sendable, Hashable {
     public var spool: SpoolSettings
     public var delivery: DeliverySettings
     public var log: LogSettings
+    /// The SMTP listener; nil when no `listen.*` key is set (then only a socket passed by systemd listens).
+    public var listen: ListenSettings?
     /// Where the settings came from, for messages: the YAML file's path.
     public var source: String
 
     public init(
         smtp: SMTPSettings = SMTPSettings(), queue: QueueSettings = QueueSettings(),
         spool: SpoolSettings = SpoolSettings(), delivery: DeliverySettings = DeliverySettings(),
-        log: LogSettings = LogSettings(), source: String = "defaults"
+        log: LogSettings = LogSettings(), source: String = "defaults", listen: ListenSettings? = nil
     ) {
+        self.listen = listen
         self.smtp = smtp
         self.queue = queue
         self.spool = spool

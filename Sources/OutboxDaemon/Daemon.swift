@@ -3,6 +3,7 @@ public import Logging
 public import OutboxConfig
 import OutboxCore
 import OutboxDelivery
+import OutboxListener
 import OutboxStore
 import ServiceLifecycle
 import Systemd
@@ -82,11 +83,34 @@ public enum Daemon {
         let services = ConfigurationReloader(
             context: context, first: .init(configuration: configuration, watcher: watcher), load: reloadConfiguration,
             hangups: await UnixSignalsSequence(trapping: .sighup))
+        // The SMTP listener (issue 12): systemd's sockets (outboxd.socket), else listen.addresses,
+        // else nothing listens.
+        let passedSockets = ListenFDs.take()
+        var listenerServices: [ServiceGroupConfiguration.ServiceConfiguration] = []
+        if configuration.listen != nil || !passedSockets.isEmpty {
+            let settings = configuration.listen ?? ListenSettings(maxMessageSize: configuration.spool.maxMessageSize)
+            let intake = SMTPIntake(
+                store: store, hostname: HostIdentity.fullyQualifiedName, maxMessageSize: settings.maxMessageSize,
+                logger: logger, now: now, onQueued: { [doorbell, state] in
+                    doorbell.ring()
+                    state.noteChange()
+                })
+            listenerServices.append(.init(service: SMTPListener(
+                settings: settings, passedSockets: passedSockets, intake: intake,
+                hostname: HostIdentity.fullyQualifiedName, logger: logger,
+                onListening: { [state] names in
+                    state.update {
+                        $0.listening = names
+                        $0.changes &+= 1
+                    }
+                })))
+        }
         let status = StatusReporter(store: store, state: state, notifier: notifier, logger: logger, now: now)
 
         var groupConfiguration = ServiceGroupConfiguration(
             services: [
                 .init(service: services),
+            ] + listenerServices + [
                 // Admin actions through the CLI (hold, release, flush, …) take effect at once.
                 .init(service: QueueChangeWatcher(
                     databasePath: configuration.queue.database, doorbell: doorbell, state: state, logger: logger)),

@@ -27,6 +27,8 @@ final class DaemonState: Sendable {
         var smtpEnabled = true
         /// How many intake+delivery generations were set up (1 after start, +1 per applied reload).
         var generation = 0
+        /// What the SMTP listener listens on (`127.0.0.1:25`); empty when it does not.
+        var listening: [String] = []
         /// Set when the last reload was refused (invalid configuration); cleared by a good one.
         var reloadProblem: String?
     }

@@ -69,7 +69,8 @@ struct StatusReporter: Service {
         if !snapshot.smtpEnabled {
             let disabled = "SMTP disabled · \(waiting + counts[.held]) held"
             let intake = snapshot.intakeProblem.map { "intake paused: \($0)" }
-            return ([reload].compactMap { $0 } + [disabled] + [intake].compactMap { $0 }).joined(separator: " · ")
+            let listening = snapshot.listening.isEmpty ? nil : "listening \(snapshot.listening.joined(separator: " "))"
+            return ([reload].compactMap { $0 } + [disabled] + [intake, listening].compactMap { $0 }).joined(separator: " · ")
         }
         var parts: [String] = []
         if let reload { parts.append(reload) }
@@ -85,6 +86,7 @@ struct StatusReporter: Service {
         parts.append(queue)
         if let problem = snapshot.intakeProblem { parts.append("intake paused: \(problem)") }
         if snapshot.quarantined > 0 { parts.append("\(snapshot.quarantined) rejected to failed/") }
+        if !snapshot.listening.isEmpty { parts.append("listening \(snapshot.listening.joined(separator: " "))") }
         if let last = snapshot.lastReply {
             parts.append("last: \(last.text.prefix(60)) \(RelativeTime.describe(now() - last.at)) ago")
         }

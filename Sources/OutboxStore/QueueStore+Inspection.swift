@@ -20,6 +20,9 @@ public struct QueueEntry: Sendable, Hashable {
     public var lastError: String?
     /// True while a daemon holds a live lease on it (it is being sent).
     public var inFlight: Bool
+    /// Where it came from: `spool NAME` (a spool file) or `smtp 127.0.0.1` (the SMTP listener);
+    /// nil for messages queued before sources were recorded without a spool name.
+    public var origin: String? = nil
 }
 
 /// How many messages are in each state, and the oldest waiting one.
@@ -42,7 +45,7 @@ extension QueueStore {
     public func list(filter: QueueFilter, now: UnixTime) async throws -> [QueueEntry] {
         try await pool.read { db in
             let condition = filter.sqlCondition(now: now)
-            var sql = "SELECT id, state, sender, size, attempts, created_at, next_attempt_at, last_error, lease_expires_at FROM message"
+            var sql = "SELECT id, state, sender, size, attempts, created_at, next_attempt_at, last_error, lease_expires_at, source, spool_name FROM message"
             sql += condition.sql + " ORDER BY id"
             let arguments = condition.arguments
             if let limit = filter.limit { sql += " LIMIT \(max(limit, 0))" }
@@ -59,7 +62,8 @@ extension QueueStore {
                     sender: row["sender"], recipients: recipients, size: row["size"], attempts: row["attempts"],
                     createdAt: UnixTime(milliseconds: row["created_at"]),
                     nextAttemptAt: UnixTime(milliseconds: row["next_attempt_at"]), lastError: row["last_error"],
-                    inFlight: leaseExpiry.map { $0 > now.milliseconds } ?? false)
+                    inFlight: leaseExpiry.map { $0 > now.milliseconds } ?? false,
+                    origin: (row["source"] as String?) ?? (row["spool_name"] as String?).map { "spool \($0)" })
             }
         }
     }

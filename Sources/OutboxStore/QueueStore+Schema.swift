@@ -83,6 +83,10 @@ extension QueueStore {
                 END;
                 """)
         }
+        migrator.registerMigration("v5-listener: where a message came from") { db in
+            // "smtp 127.0.0.1" for the SMTP listener; NULL for spool files (spool_name says which).
+            try db.execute(sql: "ALTER TABLE message ADD COLUMN source TEXT")
+        }
         return migrator
     }
 }

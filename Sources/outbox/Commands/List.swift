@@ -55,6 +55,7 @@ struct List: AsyncParsableCommand {
             ])
             var lines: [String] = []
             if let error = entry.lastError, entry.state != .sent { lines.append("(\(error))") }
+            if let origin = entry.origin { lines.append("(from \(origin))") }
             lines += entry.recipients.map { $0.state == "queued" ? $0.address : "\($0.address) [\($0.state)]" }
             details[rows.count - 1] = lines
         }
@@ -87,6 +88,7 @@ struct List: AsyncParsableCommand {
             "arrival_time_iso": date(entry.createdAt),
             "message_size": entry.size,
             "sender": entry.sender,
+            "source": entry.origin ?? NSNull(),
             "attempts": entry.attempts,
             "next_attempt_time": date(entry.nextAttemptAt),
             "last_error": entry.lastError ?? NSNull(),

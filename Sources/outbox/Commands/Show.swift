@@ -60,6 +60,7 @@ struct Show: AsyncParsableCommand {
             ("Attempts", "\(entry.attempts)"),
             ("Sender", entry.sender.isEmpty ? "<>" : entry.sender.escapingControlCharacters),
         ]
+        if let origin = entry.origin { fields.insert(("Source", origin.escapingControlCharacters), at: 3) }
         if let error = entry.lastError { fields.append(("Last error", error.escapingControlCharacters)) }
         var out = fields.map { "\($0.0 + ":")".padding(toLength: 12, withPad: " ", startingAt: 0) + $0.1 }
             .joined(separator: "\n") + "\n"
