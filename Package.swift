@@ -23,6 +23,9 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // MARK: C libraries (Debian -dev packages) and their thin Swift wrappers
@@ -53,9 +56,21 @@ let package = Package(
             dependencies: ["OutboxCore", "OutboxConfig", "Curl"]
         ),
         .target(
+            name: "OutboxMetrics",
+            dependencies: [
+                "OutboxCore", "OutboxStore",
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
+        .target(
             name: "OutboxDaemon",
             dependencies: [
-                "OutboxCore", "OutboxConfig", "OutboxStore", "OutboxDelivery", "Systemd",
+                "OutboxCore", "OutboxConfig", "OutboxStore", "OutboxDelivery", "OutboxMetrics", "Systemd",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -66,9 +81,11 @@ let package = Package(
         .executableTarget(
             name: "outboxd",
             dependencies: [
-                "OutboxDaemon", "OutboxConfig", "Systemd",
+                "OutboxDaemon", "OutboxConfig", "OutboxCore", "OutboxMetrics", "Systemd",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             // Linked by the toolchain's lld with packed relative relocations (glibc ≥ 2.36): a
             // --static-swift-stdlib daemon then reads ~40 KB of relocations at start instead of
@@ -78,7 +95,7 @@ let package = Package(
         .executableTarget(
             name: "outbox",
             dependencies: [
-                "OutboxCore", "OutboxConfig", "OutboxStore", "OutboxDelivery",
+                "OutboxCore", "OutboxConfig", "OutboxStore", "OutboxDelivery", "OutboxMetrics",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -92,6 +109,10 @@ let package = Package(
         .testTarget(
             name: "OutboxStoreTests",
             dependencies: ["OutboxStore", "OutboxCore", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(
+            name: "OutboxMetricsTests",
+            dependencies: ["OutboxMetrics", "OutboxStore", "OutboxCore"]
+        ),
         .testTarget(name: "SystemdTests", dependencies: ["Systemd", .product(name: "Logging", package: "swift-log")]),
         .testTarget(
             name: "OutboxEndToEndTests",

@@ -20,6 +20,7 @@ enum ConfigSchema {
         "delivery.workers": .int, "delivery.first_retry": .duration, "delivery.max_retry_delay": .duration,
         "delivery.backoff_factor": .int, "delivery.lifetime": .duration, "delivery.rate_limit": .int, "delivery.failure_notice_to": .string,
         "log.level": .string,
+        "metrics.listen": .string,
     ]
 
     static var sections: Set<String> { Set(keys.keys.map { String($0.split(separator: ".")[0]) }) }

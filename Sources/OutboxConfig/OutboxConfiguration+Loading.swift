@@ -195,6 +195,13 @@ extension OutboxConfiguration {
             log.level = level.lowercased()
         }
         self.init(smtp: smtp, queue: queue, spool: spool, delivery: delivery, log: log, source: source)
+        if let listen = try values.string("metrics.listen"), !listen.isEmpty {
+            do {
+                metrics.listen = try MetricsSettings.Endpoint(listen)
+            } catch {
+                throw ConfigurationError(source: source, key: "metrics.listen", problem: "\(error)")
+            }
+        }
     }
 }
 

@@ -10,6 +10,8 @@ public struct OutboxConfiguration: Sendable, Hashable {
     public var spool: SpoolSettings
     public var delivery: DeliverySettings
     public var log: LogSettings
+    /// The Prometheus endpoint (`metrics:`); off unless `metrics.listen` is set.
+    public var metrics = MetricsSettings()
     /// Where the settings came from, for messages: the YAML file's path.
     public var source: String
 
