@@ -82,6 +82,12 @@ struct MetricsEndToEndTests {
         #expect((sample(served, "outbox_last_delivery_timestamp_seconds") ?? 0) > Date().timeIntervalSince1970 - 300)
         #expect(sample(served, "outbox_smtp_disabled") == 0)
 
+        // The example alert rules use only series outboxd serves.
+        let rules = try String(contentsOfFile: Paths.packageRoot.appendingPathComponent("examples/prometheus/outbox-alerts.yml").path, encoding: .utf8)
+        let used = Set(rules.matches(of: /outbox_[a-z_]+/).map { String($0.output) })
+        #expect(used.count >= 5)
+        for name in used { #expect(served.contains("\n\(name)"), "\(name) is in the alert rules but not served") }
+
         // Anything but /metrics is not found.
         #expect(try httpGet("http://127.0.0.1:\(port)/").status != 0)
 
@@ -156,5 +162,15 @@ struct MetricsEndToEndTests {
         let expected = ["queued": "0", "deferred": "2", "held": "0", "sent": "3", "failed": "0"]
         let log = { (try? String(contentsOfFile: scratch.file("prometheus.log"), encoding: .utf8)) ?? "" }
         #expect(await eventually(timeout: .seconds(60)) { queried() == expected }, "got \(queried()); prometheus: \(log().suffix(800))")
+    }
+
+    @Test("The README's example alert rules are valid and fire when they should (promtool check rules, promtool test rules)")
+    func alertRules() throws {
+        let directory = Paths.packageRoot.appendingPathComponent("examples/prometheus").path
+        let check = try run("/usr/bin/promtool", ["check", "rules", directory + "/outbox-alerts.yml"])
+        #expect(check.status == 0, "\(check.stdout)\(check.stderr)")
+        #expect(check.stdout.contains("3 rules found"), "\(check.stdout)")
+        let test = try run("/usr/bin/promtool", ["test", "rules", directory + "/outbox-alerts.test.yml"])
+        #expect(test.status == 0, "\(test.stdout)\(test.stderr)")
     }
 }
