@@ -25,6 +25,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // MARK: C libraries (Debian -dev packages) and their thin Swift wrappers
@@ -68,9 +70,21 @@ let package = Package(
             ]
         ),
         .target(
+            name: "OutboxMetrics",
+            dependencies: [
+                "OutboxCore", "OutboxStore",
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
+        .target(
             name: "OutboxDaemon",
             dependencies: [
-                "OutboxCore", "OutboxConfig", "OutboxStore", "OutboxDelivery", "Systemd", "OutboxListener",
+                "OutboxCore", "OutboxConfig", "OutboxStore", "OutboxDelivery", "OutboxListener", "OutboxMetrics", "Systemd",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -81,9 +95,11 @@ let package = Package(
         .executableTarget(
             name: "outboxd",
             dependencies: [
-                "OutboxDaemon", "OutboxConfig", "Systemd",
+                "OutboxDaemon", "OutboxConfig", "OutboxCore", "OutboxMetrics", "Systemd",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             // Linked by the toolchain's lld with packed relative relocations (glibc ≥ 2.36): a
             // --static-swift-stdlib daemon then reads ~40 KB of relocations at start instead of
@@ -93,7 +109,7 @@ let package = Package(
         .executableTarget(
             name: "outbox",
             dependencies: [
-                "OutboxCore", "OutboxConfig", "OutboxStore", "OutboxDelivery",
+                "OutboxCore", "OutboxConfig", "OutboxStore", "OutboxDelivery", "OutboxMetrics",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -110,6 +126,10 @@ let package = Package(
             dependencies: ["OutboxStore", "OutboxCore", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "OutboxDaemonTests", dependencies: ["OutboxDaemon"]),
         .testTarget(name: "OutboxDeliveryTests", dependencies: ["OutboxDelivery", "OutboxConfig", "Curl"]),
+        .testTarget(
+            name: "OutboxMetricsTests",
+            dependencies: ["OutboxMetrics", "OutboxStore", "OutboxCore"]
+        ),
         .testTarget(name: "SystemdTests", dependencies: ["Systemd", .product(name: "Logging", package: "swift-log")]),
         // Drives the built outboxd and outbox binaries; links only the pure core (MIME checks).
         .testTarget(name: "OutboxEndToEndTests", dependencies: ["OutboxCore"]),

@@ -23,6 +23,7 @@ enum ConfigSchema {
         // The SMTP listener (ListenSettings).
         "listen.addresses": .list, "listen.max_connections": .int, "listen.max_recipients": .int,
         "listen.max_message_size": .int, "listen.idle_timeout": .duration, "listen.allow_networks": .list,
+        "metrics.listen": .string,
     ]
 
     static var sections: Set<String> { Set(keys.keys.map { String($0.split(separator: ".")[0]) }) }

@@ -196,6 +196,13 @@ extension OutboxConfiguration {
         }
         let listen = try ListenSettings(values: values, spool: spool, source: source)
         self.init(smtp: smtp, queue: queue, spool: spool, delivery: delivery, log: log, source: source, listen: listen)
+        if let listen = try values.string("metrics.listen"), !listen.isEmpty {
+            do {
+                metrics.listen = try MetricsSettings.Endpoint(listen)
+            } catch {
+                throw ConfigurationError(source: source, key: "metrics.listen", problem: "\(error)")
+            }
+        }
     }
 }
 

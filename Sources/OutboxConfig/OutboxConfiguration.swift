@@ -12,6 +12,8 @@ public struct OutboxConfiguration: Sendable, Hashable {
     public var log: LogSettings
     /// The SMTP listener; nil when no `listen.*` key is set (then only a socket passed by systemd listens).
     public var listen: ListenSettings?
+    /// The Prometheus endpoint (`metrics:`); off unless `metrics.listen` is set.
+    public var metrics = MetricsSettings()
     /// Where the settings came from, for messages: the YAML file's path.
     public var source: String
 

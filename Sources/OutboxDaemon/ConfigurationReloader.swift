@@ -156,8 +156,9 @@ struct ConfigurationReloader: Service {
         let current = control.currentConfiguration
         if generation.configuration.queue.database != current.queue.database
             || generation.configuration.log.level != current.log.level
+            || generation.configuration.metrics != current.metrics
         {
-            context.logger.warning("queue.database and log.level changes take effect at the next restart")
+            context.logger.warning("queue.database, log.level and metrics.listen changes take effect at the next restart")
         }
         context.state.update {
             $0.reloadProblem = nil

@@ -4,6 +4,7 @@ public import OutboxConfig
 import OutboxCore
 import OutboxDelivery
 import OutboxListener
+public import OutboxMetrics
 import OutboxStore
 import ServiceLifecycle
 import Systemd
@@ -21,10 +22,12 @@ public enum Daemon {
     }
 
     /// Runs until a graceful shutdown completes. Throws only for startup problems.
+    /// - Parameter metrics: the series served on `metrics.listen` (outboxd also makes its registry
+    ///   swift-metrics' backend).
     /// - Parameter reloadConfiguration: re-reads the configuration on SIGHUP (`systemctl reload`);
     ///   nil: SIGHUP is logged and ignored.
     public static func run(
-        configuration: OutboxConfiguration, logger: Logger,
+        configuration: OutboxConfiguration, logger: Logger, metrics: OutboxMetrics = OutboxMetrics(),
         reloadConfiguration: (@Sendable () async throws -> OutboxConfiguration)? = nil
     ) async throws {
         let notifier = Notifier()
@@ -74,7 +77,7 @@ public enum Daemon {
             clock_gettime(CLOCK_REALTIME, &time)
             return UnixTime(milliseconds: Int64(time.tv_sec) * 1000 + Int64(time.tv_nsec) / 1_000_000)
         }
-        let state = DaemonState()
+        let state = DaemonState(metrics: metrics)
         let doorbell = Doorbell()
         let context = ConfigurationReloader.Context(
             store: store, doorbell: doorbell, state: state, notifier: notifier, logger: logger, owner: owner,
@@ -107,15 +110,19 @@ public enum Daemon {
         }
         let status = StatusReporter(store: store, state: state, notifier: notifier, logger: logger, now: now)
 
+        var serviceList: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: services)] + listenerServices + [
+            // Admin actions through the CLI (hold, release, flush, …) take effect at once.
+            .init(service: QueueChangeWatcher(
+                databasePath: configuration.queue.database, doorbell: doorbell, state: state, logger: logger)),
+        ]
+        if let endpoint = configuration.metrics.listen {
+            serviceList.append(.init(service: MetricsServer(
+                endpoint: endpoint, metrics: metrics, store: store, state: state, logger: logger, now: now)))
+        }
+        // Last, so that it stops first: STOPPING=1 leaves before anything else winds down.
+        serviceList.append(.init(service: status))
         var groupConfiguration = ServiceGroupConfiguration(
-            services: [
-                .init(service: services),
-            ] + listenerServices + [
-                // Admin actions through the CLI (hold, release, flush, …) take effect at once.
-                .init(service: QueueChangeWatcher(
-                    databasePath: configuration.queue.database, doorbell: doorbell, state: state, logger: logger)),
-                .init(service: status),
-            ],
+            services: serviceList,
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger)
         groupConfiguration.maximumGracefulShutdownDuration = .seconds(20)

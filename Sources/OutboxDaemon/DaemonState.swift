@@ -1,4 +1,5 @@
 import OutboxCore
+import OutboxMetrics
 import Synchronization
 
 /// What the services tell each other about how things are going, for STATUS and the watchdog.
@@ -34,6 +35,12 @@ final class DaemonState: Sendable {
     }
 
     private let state = Mutex(Snapshot())
+    /// The Prometheus registry's owner; services count into it (``OutboxMetrics/intakeFiles(_:)``, …).
+    let metrics: OutboxMetrics
+
+    init(metrics: OutboxMetrics = OutboxMetrics()) {
+        self.metrics = metrics
+    }
 
     var snapshot: Snapshot { state.withLock { $0 } }
 

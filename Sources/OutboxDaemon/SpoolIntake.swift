@@ -3,7 +3,9 @@ import Logging
 import OutboxConfig
 import OutboxCore
 import OutboxDelivery
+import OutboxMetrics
 import OutboxStore
+import Prometheus
 import ServiceLifecycle
 
 /// Moves messages from `<spool>/new` into the queue: read and parse a batch, commit it in one
@@ -234,12 +236,14 @@ actor SpoolIntake: Service {
             var logger = logger
             logger[metadataKey: "outbox.spool_file"] = "\(entry.name)"
             if case .inserted(let id) = result {
+                state.metrics.intakeFiles(.queued).increment()
                 logger.info("Message queued", metadata: [
                     "outbox.queue_id": "\(id)", "outbox.sender": "\(entry.message.envelope.sender)",
                     "outbox.recipients": "\(entry.message.envelope.recipients.count)",
                     "outbox.size": "\(entry.message.content.bytes.count)",
                 ])
             } else {
+                state.metrics.intakeFiles(.duplicate).increment()
                 logger.notice("Spool file was already queued; removing it", metadata: ["outbox.queue_id": "\(result.queueID)"])
             }
         }
@@ -309,6 +313,7 @@ actor SpoolIntake: Service {
             $0.quarantined += 1
             $0.changes &+= 1
         }
+        state.metrics.intakeFiles(.rejected).increment()
         logger.warning("Spool file rejected and moved to failed/", metadata: ["outbox.reason": "\(line)"])
     }
 

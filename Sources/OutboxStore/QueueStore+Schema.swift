@@ -87,6 +87,31 @@ extension QueueStore {
             // "smtp 127.0.0.1" for the SMTP listener; NULL for spool files (spool_name says which).
             try db.execute(sql: "ALTER TABLE message ADD COLUMN source TEXT")
         }
+        migrator.registerMigration("v5-deb-metrics: attempt counts by outcome and reply class, kept by a trigger") { db in
+            // Prometheus counters that survive restarts and purges, and read the same from the daemon
+            // and from `outbox stats --prometheus`. Only an insert trigger: deleting a message (purge)
+            // deletes its attempts but never lowers a counter. The reply class is the first digit of
+            // the reply when it starts with a three-digit SMTP code ("250 OK", "451 …"), else none.
+            try db.execute(sql: """
+                CREATE TABLE attempt_count (
+                    outcome TEXT NOT NULL, reply_class TEXT NOT NULL, n INTEGER NOT NULL,
+                    last_at INTEGER NOT NULL,          -- started_at of the newest such attempt, Unix ms
+                    PRIMARY KEY (outcome, reply_class)
+                ) WITHOUT ROWID;
+                CREATE VIEW attempt_reply_class AS SELECT id, outcome, started_at,
+                    CASE WHEN reply GLOB '[2-5][0-9][0-9]' OR reply GLOB '[2-5][0-9][0-9] *' OR reply GLOB '[2-5][0-9][0-9]-*'
+                         THEN substr(reply, 1, 1) || 'xx' ELSE 'none' END AS reply_class
+                    FROM attempt;
+                INSERT INTO attempt_count (outcome, reply_class, n, last_at)
+                    SELECT outcome, reply_class, count(*), max(started_at) FROM attempt_reply_class
+                    GROUP BY outcome, reply_class;
+                CREATE TRIGGER attempt_count_insert AFTER INSERT ON attempt BEGIN
+                    INSERT INTO attempt_count (outcome, reply_class, n, last_at)
+                        SELECT outcome, reply_class, 1, started_at FROM attempt_reply_class WHERE id = new.id
+                        ON CONFLICT (outcome, reply_class) DO UPDATE SET n = n + 1, last_at = max(last_at, excluded.last_at);
+                END;
+                """)
+        }
         return migrator
     }
 }

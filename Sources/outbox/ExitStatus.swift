@@ -14,6 +14,7 @@ enum ExitStatus: Int32 {
     case software = 70     // EX_SOFTWARE: a bug
     case tempFail = 75     // EX_TEMPFAIL: busy, try again
     case noPermission = 77 // EX_NOPERM
+    case cantCreate = 73   // EX_CANTCREAT: an output file cannot be written
     case config = 78       // EX_CONFIG
 
     /// Prints `outbox: <message>` on stderr and returns the error that exits with this status.

@@ -1,4 +1,5 @@
 import ArgumentParser
+import OutboxCore
 
 /// `outbox`: the admin's view of the queue.
 @main
@@ -22,8 +23,9 @@ struct Outbox: AsyncParsableCommand {
 
             Shell completions: outbox --generate-completion-script bash (or zsh, fish).
             """,
+        version: OutboxVersion.current,
         subcommands: [
             List.self, Show.self, Stats.self, Flush.self, Retry.self, Hold.self, Release.self, Delete.self,
-            Requeue.self, Purge.self, Enqueue.self, Sendmail.self, ImportXNAT.self, TestSend.self, CheckConfig.self,
+            Requeue.self, Purge.self, Enqueue.self, Sendmail.self, Mailq.self, ImportXNAT.self, TestSend.self, CheckConfig.self,
         ])
 }

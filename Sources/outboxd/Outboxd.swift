@@ -1,5 +1,9 @@
 import ArgumentParser
+import CoreMetrics
 import Logging
+import OutboxCore
+import OutboxMetrics
+import Prometheus
 import OutboxConfig
 import OutboxDaemon
 import Systemd
@@ -21,7 +25,8 @@ struct Outboxd: AsyncParsableCommand {
 
             Example:
               outboxd --config /etc/outbox/outbox.yaml
-            """)
+            """,
+        version: OutboxVersion.current)
 
     @Option(name: .long, help: ArgumentHelp("The configuration file.", valueName: "path"))
     var config: String = OutboxConfiguration.defaultPath
@@ -51,9 +56,13 @@ struct Outboxd: AsyncParsableCommand {
             }
         }
         let logger = Logger(label: "outboxd")
+        logger.notice("Starting", metadata: ["outbox.version": "\(OutboxVersion.current)", "outbox.config": "\(config)"])
+        // One registry for outbox's own series and anything counted through swift-metrics.
+        let metrics = OutboxMetrics()
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics.registry))
         let path = config
         do {
-            try await Daemon.run(configuration: configuration, logger: logger) {
+            try await Daemon.run(configuration: configuration, logger: logger, metrics: metrics) {
                 try await OutboxConfiguration.load(file: path)
             }
         } catch {

@@ -173,4 +173,19 @@ struct ConfigurationLoadingTests {
     func durations(text: String, expected: Duration) {
         #expect(DurationParser.parse(text) == expected)
     }
+
+    @Test("metrics.listen is off by default and takes host:port or [v6]:port")
+    func metricsListen() async throws {
+        #expect(try await load("smtp:\n  host: mail.example.org\n").metrics.listen == nil)
+        #expect(try await load("metrics:\n  listen: 127.0.0.1:9469\n").metrics.listen == .init(host: "127.0.0.1", port: 9469))
+        #expect(try await load("metrics:\n  listen: \"[::1]:9469\"\n").metrics.listen == .init(host: "::1", port: 9469))
+        #expect(try await load("metrics:\n  listen: \"\"\n").metrics.listen == nil)
+        #expect(try await load("", environment: ["OUTBOX_METRICS_LISTEN": "localhost:9100"]).metrics.listen?.description == "localhost:9100")
+    }
+
+    @Test("A bad metrics.listen is refused naming the key",
+          arguments: ["9469", "127.0.0.1:", "127.0.0.1:70000", ":9469", "::1:9469", "[::1]9469", "host name:80"])
+    func metricsListenRefused(value: String) async {
+        await expectError("metrics:\n  listen: \"\(value)\"\n", contains: "metrics.listen")
+    }
 }

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
+import OutboxConfig
 import OutboxCore
+import OutboxMetrics
 import OutboxStore
 
 /// `outbox stats`: the queue at a glance.
@@ -14,6 +16,12 @@ struct Stats: AsyncParsableCommand {
             Examples:
               outbox stats
               outbox stats --json | jq .counts.deferred
+              outbox stats --prometheus --output /var/lib/prometheus/node-exporter/outbox.prom
+
+            --prometheus writes the queue's series in Prometheus's text format, the same values \
+            outboxd serves on metrics.listen (without the daemon's own intake counters); \
+            --output replaces FILE atomically (written beside it, then renamed), as node_exporter's \
+            textfile collector expects.
             """)
 
     @OptionGroup var global: GlobalOptions
@@ -21,9 +29,24 @@ struct Stats: AsyncParsableCommand {
     @Flag(name: .long, help: "One JSON object (times in ISO 8601).")
     var json = false
 
+    @Flag(name: .long, help: "Prometheus text format (for node_exporter's textfile collector).")
+    var prometheus = false
+
+    @Option(name: .long, help: ArgumentHelp("With --prometheus: write to this file (atomically) instead of standard output.", valueName: "file"))
+    var output: String?
+
+    func validate() throws {
+        if json && prometheus { throw ValidationError("choose one of --json and --prometheus") }
+        if output != nil && !prometheus { throw ValidationError("--output goes with --prometheus") }
+    }
+
     func run() async throws {
         let store = try await global.openQueue()
         let now = UnixTime.current
+        if prometheus {
+            try await writePrometheus(store: store, now: now)
+            return
+        }
         let stats: QueueStatistics
         do {
             stats = try await store.statistics(now: now)
@@ -31,6 +54,27 @@ struct Stats: AsyncParsableCommand {
             throw queueFailure(error, path: store.path, action: "read")
         }
         print(json ? Self.json(stats, now: now) : Self.text(stats, now: now), terminator: json ? "\n" : "")
+    }
+
+    private func writePrometheus(store: QueueStore, now: UnixTime) async throws {
+        // smtp.enabled comes from the configuration; with --database alone and no readable
+        // configuration file, SMTP counts as enabled.
+        let smtpEnabled = (try? await OutboxConfiguration.load(file: global.config))?.smtp.enabled ?? true
+        let text: String
+        do {
+            text = try await OutboxMetrics().render(store: store, smtpEnabled: smtpEnabled, now: now)
+        } catch {
+            throw queueFailure(error, path: store.path, action: "read")
+        }
+        guard let output else {
+            print(text, terminator: "")
+            return
+        }
+        do {
+            try TextfileWriter.replace(output, with: text)
+        } catch {
+            throw ExitStatus.cantCreate.fail("cannot write \(output): \(error)")
+        }
     }
 
     static func text(_ stats: QueueStatistics, now: UnixTime) -> String {
