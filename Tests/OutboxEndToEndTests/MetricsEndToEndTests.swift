@@ -2,24 +2,6 @@ import Foundation
 import Glibc
 import Testing
 
-/// A free TCP port on 127.0.0.1 (bound to port 0, read back, released).
-func freeLoopbackPort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { throw TestFailure("socket: \(errno)") }
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
-            bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
-        }
-    }
-    guard bound else { throw TestFailure("bind: \(errno)") }
-    return Int(UInt16(bigEndian: address.sin_port))
-}
-
 /// The value of one series (`name{labels}` as the text format writes it), or nil.
 func sample(_ text: String, _ series: String) -> Double? {
     for line in text.split(separator: "\n") where !line.hasPrefix("#") {
