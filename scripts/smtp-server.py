@@ -9,6 +9,10 @@ server listens.
 
 Options for the delivery tests: --tls-cert/--tls-key enable STARTTLS (or implicit TLS with
 --implicit-tls); --auth-user/--auth-password require AUTH PLAIN/LOGIN with those credentials.
+--xoauth2-tokens FILE offers AUTH XOAUTH2 only and accepts only a live token from the token
+endpoint's file (scripts/oauth2-token-server.py) for --auth-user; the session log then gets
+"XOAUTH2 ok" or "XOAUTH2 expired-token" etc. (--xoauth2-style google answers a refusal the way
+Gmail does: 334 + base64 JSON, then 535).
 --session-log FILE appends one line per connection and per EHLO/STARTTLS/AUTH command
 ("connect", "EHLO name", "STARTTLS", "AUTH PLAIN" — the mechanism only, never credentials), so a
 test can tell what a client said. --reject-rcpt ADDR=CODE (repeatable) answers RCPT TO:<ADDR>
@@ -22,13 +26,16 @@ server's acceptance and the client's 250, for the kill -9 fault run).
 """
 import argparse
 import asyncio
+import base64
+import binascii
 import json
 import os
 import signal
 import ssl
 import sys
+import time
 
-from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
+from aiosmtpd.smtp import MISSING, SMTP, AuthResult, LoginPassword
 
 
 class SessionLog:
@@ -41,6 +48,32 @@ class SessionLog:
         if self.path:
             with open(self.path, "a") as f:
                 f.write(line + "\n")
+
+
+xoauth2_tokens = None   # path of the token endpoint's --tokens file
+xoauth2_user = None
+xoauth2_style = "microsoft"
+
+
+def xoauth2_check(response):
+    """ok, or why the XOAUTH2 initial response is refused (never the token itself)."""
+    parts = response.split(b"\x01")
+    if len(parts) != 4 or not parts[0].startswith(b"user=") or not parts[1].startswith(b"auth=Bearer ") or parts[2:] != [b"", b""]:
+        return "malformed"
+    user = parts[0][5:].decode(errors="replace")
+    token = parts[1][len(b"auth=Bearer "):].decode(errors="replace")
+    try:
+        with open(xoauth2_tokens) as f:
+            tokens = json.load(f)
+    except (OSError, ValueError):
+        tokens = {}
+    if token not in tokens:
+        return "unknown-token"
+    if tokens[token]["expires_at"] <= time.time():
+        return "expired-token"
+    if user != xoauth2_user:
+        return "wrong-user"
+    return "ok"
 
 
 def recording_smtp(log, close_after=None, mail_delay=0.0):
@@ -78,6 +111,32 @@ def recording_smtp(log, close_after=None, mail_delay=0.0):
         async def smtp_AUTH(self, arg):
             log.write("AUTH %s" % (arg or "").split(" ")[0].upper())
             await super().smtp_AUTH(arg)
+
+        async def auth_XOAUTH2(self, _, args):
+            """SASL XOAUTH2: base64("user=" USER "\\x01auth=Bearer " TOKEN "\\x01\\x01"), accepted only
+            when TOKEN is live in the --xoauth2-tokens file and USER is --auth-user. A refusal is
+            Microsoft's direct 535, or Google's 334 + base64 JSON, empty line, then 535."""
+            if len(args) > 1:
+                blob = args[1].encode()
+                try:
+                    response = base64.b64decode(blob, validate=True)
+                except binascii.Error:
+                    return AuthResult(success=False, handled=False)
+            else:
+                response = await self.challenge_auth("")
+                if response is MISSING:
+                    return AuthResult(success=False, handled=True)
+            verdict = xoauth2_check(response)
+            log.write("XOAUTH2 %s" % verdict)
+            if verdict == "ok":
+                return AuthResult(success=True, handled=False)
+            if xoauth2_style == "google":
+                error = json.dumps({"status": "401", "schemes": "Bearer", "scope": "https://mail.google.com/"})
+                await self.challenge_auth(error)
+                return AuthResult(success=False, handled=False,
+                                  message="535 5.7.8 Username and Password not accepted. (test)")
+            return AuthResult(success=False, handled=False,
+                              message="535 5.7.3 Authentication unsuccessful (test)")
 
     return RecordingSMTP
 
@@ -153,7 +212,12 @@ def main():
     parser.add_argument("--idle-timeout", type=float, default=300)
     parser.add_argument("--close-after", type=int, metavar="N")
     parser.add_argument("--stall-data", action="store_true")
+    parser.add_argument("--xoauth2-tokens", metavar="FILE",
+                        help="offer AUTH XOAUTH2 only, for --auth-user, accepting live tokens from this file")
+    parser.add_argument("--xoauth2-style", choices=["microsoft", "google"], default="microsoft")
     args = parser.parse_args()
+    global xoauth2_tokens, xoauth2_user, xoauth2_style
+    xoauth2_tokens, xoauth2_user, xoauth2_style = args.xoauth2_tokens, args.auth_user, args.xoauth2_style
 
     if not args.host.startswith("127.") and args.host not in ("::1", "localhost"):
         sys.exit("smtp-server: refusing to listen on a non-loopback address")
@@ -179,7 +243,9 @@ def main():
         kwargs = {"timeout": args.idle_timeout}
         if context is not None and not args.implicit_tls:
             kwargs["tls_context"] = context
-        if args.auth_user is not None:
+        if args.xoauth2_tokens is not None:
+            kwargs.update(auth_required=True, auth_require_tls=False, auth_exclude_mechanism=["LOGIN", "PLAIN"])
+        elif args.auth_user is not None:
             kwargs.update(authenticator=authenticator, auth_required=True, auth_require_tls=False)
         return smtp_class(handler, hostname="smtp-server.test", **kwargs)
 

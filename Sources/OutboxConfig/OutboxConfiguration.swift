@@ -69,6 +69,8 @@ public struct SMTPSettings: Sendable, Hashable {
     public var connectTimeout: Duration = .seconds(30)
     public var responseTimeout: Duration = .seconds(60)
     public var maximumConnectionAge: Duration = .seconds(600)
+    /// `smtp.oauth2:` (see ``OAuth2Settings``): log in with XOAUTH2 and a token outboxd obtains.
+    public var oauth2: OAuth2Settings? = nil
 
     public init() {}
 
@@ -82,6 +84,20 @@ public struct SMTPSettings: Sendable, Hashable {
         let hosts = trustedHosts
         return hosts.contains("*") || hosts.contains(host.lowercased())
     }
+}
+
+extension SMTPSettings: CustomStringConvertible, CustomDebugStringConvertible {
+    /// Every field but the password's value: service-lifecycle logs its services (and so these
+    /// settings) at debug level.
+    public var description: String {
+        let fields = Mirror(reflecting: self).children.map { child in
+            let label = child.label ?? "?"
+            if label == "password" { return "password: " + (password.isEmpty ? "\"\"" : "<secret>") }
+            return "\(label): \(String(reflecting: child.value))"
+        }
+        return "SMTPSettings(" + fields.joined(separator: ", ") + ")"
+    }
+    public var debugDescription: String { description }
 }
 
 /// Keys under `queue:`: `database` (path, default /var/lib/outbox/queue.sqlite3).

@@ -13,6 +13,7 @@ enum Paths {
     static var outboxd: String { binDirectory.appendingPathComponent("outboxd").path }
     static var outbox: String { binDirectory.appendingPathComponent("outbox").path }
     static var smtpServerScript: String { packageRoot.appendingPathComponent("scripts/smtp-server.py").path }
+    static var tokenServerScript: String { packageRoot.appendingPathComponent("scripts/oauth2-token-server.py").path }
 }
 
 /// A fresh directory per test, removed afterwards.
@@ -121,6 +122,8 @@ final class DaemonUnderTest {
     var database: String { scratch.file("queue.sqlite3") }
     var logPath: String { scratch.file("outboxd.log") }
     private(set) var process: ChildProcess?
+    /// Added to outboxd's environment (e.g. CREDENTIALS_DIRECTORY).
+    var environment: [String: String] = [:]
 
     init(scratch: Scratch = Scratch()) { self.scratch = scratch }
 
@@ -144,6 +147,7 @@ final class DaemonUnderTest {
         let readyBefore = occurrences(of: "] Ready")
         var environment = ProcessInfo.processInfo.environment
         environment["NOTIFY_SOCKET"] = notifySocket
+        environment.merge(self.environment) { _, added in added }
         let process = try ChildProcess(Paths.outboxd, ["--config", configPath], environment: environment, outputPath: logPath)
         self.process = process
         guard await eventually({ occurrences(of: "] Ready") > readyBefore || !process.isRunning }), process.isRunning else {
