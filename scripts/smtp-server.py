@@ -13,6 +13,8 @@ Options for the delivery tests: --tls-cert/--tls-key enable STARTTLS (or implici
 endpoint's file (scripts/oauth2-token-server.py) for --auth-user; the session log then gets
 "XOAUTH2 ok" or "XOAUTH2 expired-token" etc. (--xoauth2-style google answers a refusal the way
 Gmail does: 334 + base64 JSON, then 535).
+--require-from ADDR refuses, like Exchange Online, a message not from ADDR (header From and MAIL
+FROM) with "550 5.7.60 … Client does not have permissions to send as this sender".
 --session-log FILE appends one line per connection and per EHLO/STARTTLS/AUTH command
 ("connect", "EHLO name", "STARTTLS", "AUTH PLAIN" — the mechanism only, never credentials), so a
 test can tell what a client said. --reject-rcpt ADDR=CODE (repeatable) answers RCPT TO:<ADDR>
@@ -28,6 +30,8 @@ import argparse
 import asyncio
 import base64
 import binascii
+import email
+import email.utils
 import json
 import os
 import signal
@@ -142,8 +146,9 @@ def recording_smtp(log, close_after=None, mail_delay=0.0):
 
 
 class Recorder:
-    def __init__(self, out, quiet, reject_rcpt=None, fail_data=None, stall_data=False, data_delay=0.0):
+    def __init__(self, out, quiet, reject_rcpt=None, fail_data=None, stall_data=False, data_delay=0.0, require_from=None):
         self.out = out
+        self.require_from = require_from.lower() if require_from else None
         self.data_delay = data_delay
         self.quiet = quiet
         self.reject_rcpt = reject_rcpt or {}
@@ -167,6 +172,12 @@ class Recorder:
             await asyncio.sleep(3600)
         if self.fail_data is not None:
             return "%d %s.3.0 Message refused (test)" % (self.fail_data, str(self.fail_data)[0])
+        if self.require_from:
+            # Like Exchange Online: the login may send only as its mailbox (header From and MAIL FROM).
+            message = email.message_from_bytes(envelope.original_content)
+            senders = [a.lower() for _, a in email.utils.getaddresses(message.get_all("From", []))]
+            if senders != [self.require_from] or (envelope.mail_from or "").lower() != self.require_from:
+                return "550 5.7.60 SMTP; Client does not have permissions to send as this sender (test)"
         self.count += 1
         record = {
             "mail_from": envelope.mail_from,
@@ -214,6 +225,8 @@ def main():
     parser.add_argument("--stall-data", action="store_true")
     parser.add_argument("--xoauth2-tokens", metavar="FILE",
                         help="offer AUTH XOAUTH2 only, for --auth-user, accepting live tokens from this file")
+    parser.add_argument("--require-from", metavar="ADDR",
+                        help="refuse (550 5.7.60) a message whose header From or MAIL FROM is not ADDR")
     parser.add_argument("--xoauth2-style", choices=["microsoft", "google"], default="microsoft")
     args = parser.parse_args()
     global xoauth2_tokens, xoauth2_user, xoauth2_style
@@ -226,7 +239,7 @@ def main():
     for item in args.reject_rcpt:
         address, _, code = item.rpartition("=")
         reject[address.lower()] = int(code)
-    handler = Recorder(args.out, args.quiet, reject, args.fail_data, args.stall_data, args.data_delay)
+    handler = Recorder(args.out, args.quiet, reject, args.fail_data, args.stall_data, args.data_delay, args.require_from)
     smtp_class = recording_smtp(SessionLog(args.session_log), args.close_after, args.mail_delay)
     context = None
     if args.tls_cert:

@@ -20,6 +20,7 @@ enum ConfigSchema {
         "delivery.workers": .int, "delivery.first_retry": .duration, "delivery.max_retry_delay": .duration,
         "delivery.backoff_factor": .int, "delivery.lifetime": .duration, "delivery.rate_limit": .int, "delivery.failure_notice_to": .string,
         "log.level": .string,
+        "smtp.from_policy": .string,
         // smtp.oauth2: a mapping inside smtp (OAuth2Settings)
         "smtp.oauth2.provider": .string, "smtp.oauth2.tenant": .string, "smtp.oauth2.client_id": .string,
         "smtp.oauth2.client_secret": .string, "smtp.oauth2.grant": .string, "smtp.oauth2.refresh_token": .string,

@@ -157,6 +157,15 @@ extension OutboxConfiguration {
         }
 
         smtp.oauth2 = try OAuth2Settings(values: values, smtp: smtp, source: source)
+        if let policy = try values.string("smtp.from_policy") {
+            guard let value = FromPolicy(rawValue: policy.lowercased()) else {
+                throw ConfigurationError(source: source, key: "smtp.from_policy", problem: "must be keep or rewrite, got \"\(policy.printableExcerpt)\"")
+            }
+            guard value == .keep || smtp.from != nil else {
+                throw ConfigurationError(source: source, key: "smtp.from", problem: "required with smtp.from_policy: rewrite: the mailbox every From becomes")
+            }
+            smtp.fromPolicy = value
+        }
 
         var queue = QueueSettings()
         queue.database = try values.path("queue.database") ?? queue.database

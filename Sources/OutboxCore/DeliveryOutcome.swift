@@ -40,6 +40,10 @@ public enum DeliveryOutcome: Sendable, Hashable {
         case 530:
             self = .configurationError(
                 reason: "\(text) — the server requires authentication: set smtp.auth: true and smtp.username / smtp.password")
+        case 500..<600 where text.contains("5.7.60") || text.contains("SendAsDenied"):
+            // Microsoft 365 / Google: the login may not send as this From. Every message from this
+            // author would fail the same way: our settings, not the users' mail.
+            self = .configurationError(reason: "\(text) — the relay refuses this sender for the login: set smtp.from_policy: rewrite (From becomes smtp.from, the mailbox), or give the login send-as permission")
         case 500..<600:
             switch stage {
             case .mailFrom, .recipient, .data, .endOfData:

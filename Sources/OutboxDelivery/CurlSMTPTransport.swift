@@ -9,6 +9,8 @@ public struct CurlSMTPTransport: DeliveryTransport {
     private let lanes: [SMTPLane]
     private let hostname: String
     private let prefix: EmailPrefix
+    /// With `smtp.from_policy: rewrite`.
+    private let fromRewrite: FromRewrite?
     /// With `smtp.oauth2`: the one token cache all lanes share.
     public let tokens: OAuth2TokenSource?
 
@@ -22,6 +24,7 @@ public struct CurlSMTPTransport: DeliveryTransport {
         self.lanes = (0..<max(workers, 1)).map { SMTPLane(label: "outbox.smtp.lane\($0)") }
         self.hostname = hostname
         self.prefix = EmailPrefix(settings.emailPrefix)
+        self.fromRewrite = settings.fromPolicy == .rewrite ? settings.from.map { FromRewrite(mailbox: $0) } : nil
     }
 
     public func taskExecutor(lane: Int) -> any TaskExecutor {
@@ -40,7 +43,9 @@ public struct CurlSMTPTransport: DeliveryTransport {
 
     public func attempt(_ envelope: Envelope, content: RawMessage, lane: Int) async -> DeliveryAttempt {
         // libcurl never announces 8BITMIME: send 8-bit bodies quoted-printable.
-        let message = SevenBitBody.apply(to: prefix.apply(to: content))
+        var message = prefix.apply(to: content)
+        if let fromRewrite { message = fromRewrite.apply(to: message) }
+        message = SevenBitBody.apply(to: message)
         var bearer: String?
         if let tokens {
             switch await tokens.token() {
@@ -49,10 +54,12 @@ public struct CurlSMTPTransport: DeliveryTransport {
             }
         }
         // smtp.envelope_from replaces the MAIL FROM only; the header From stays as written.
+        // from_policy rewrite sends as the mailbox, envelope included.
+        let mailFrom = settings.envelopeFrom?.value ?? fromRewrite?.mailbox.value ?? envelope.sender.value
         func request(bearer: String?) -> SMTPTransferRequest {
             SMTPTransferRequest(
                 settings: settings, hostname: hostname, bearerToken: bearer,
-                mailFrom: settings.envelopeFrom?.value ?? envelope.sender.value,
+                mailFrom: mailFrom,
                 recipients: envelope.recipients.map(\.value), body: message.bytes)
         }
         let lane = lanes[lane % lanes.count]

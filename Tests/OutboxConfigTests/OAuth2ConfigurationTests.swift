@@ -138,3 +138,33 @@ struct OAuth2ConfigurationTests {
         #expect(configuration.smtp.password == "p")
     }
 }
+
+@Suite("smtp.from_policy configuration")
+struct FromPolicyConfigurationTests {
+    func load(_ smtp: [String]) async throws(ConfigurationError) -> OutboxConfiguration {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("outbox-policy-\(UUID().uuidString)")
+        try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = directory.appendingPathComponent("outbox.yaml").path
+        FileManager.default.createFile(atPath: file, contents: Data(("smtp:\n" + smtp.map { "  \($0)\n" }.joined()).utf8))
+        return try await OutboxConfiguration.load(file: file, environment: [:], credentialsDirectory: "/nonexistent")
+    }
+
+    @Test("keep by default; rewrite needs smtp.from; anything else is refused naming the key")
+    func policy() async throws {
+        #expect(try await load(["host: h"]).smtp.fromPolicy == .keep)
+        #expect(try await load(["host: h", "from: box@example.org", "from_policy: Rewrite"]).smtp.fromPolicy == .rewrite)
+        do {
+            _ = try await load(["host: h", "from_policy: rewrite"])
+            Issue.record("rewrite without smtp.from accepted")
+        } catch {
+            #expect(error.key == "smtp.from")
+        }
+        do {
+            _ = try await load(["host: h", "from: box@example.org", "from_policy: always"])
+            Issue.record("an unknown policy accepted")
+        } catch {
+            #expect(error.key == "smtp.from_policy")
+        }
+    }
+}

@@ -340,3 +340,38 @@ struct OAuth2Tests {
         }
     }
 }
+
+@Suite("smtp.from_policy against a relay that enforces the sender", .serialized, .timeLimit(.minutes(2)))
+struct FromPolicyTests {
+    @Test("keep: 5.7.60 is a settings problem naming smtp.from_policy, mail stays queued; rewrite + SIGHUP: sent as the mailbox, author kept")
+    func enforcedSender() async throws {
+        let mailbox = "xnat-mailer@example.org"
+        let server = try SMTPTestServer(arguments: ["--require-from", mailbox])
+        let daemon = DaemonUnderTest()
+        let smtp = ["host: 127.0.0.1", "port: \(server.port)", "from: \(mailbox)"]
+        let delivery = "delivery:\n  first_retry: 1s\n  max_retry_delay: 2s\n"
+        daemon.configure(smtp: smtp, extra: delivery)
+        try await daemon.start()
+        try daemon.drop("1.eml", "From: Alice Example <alice@xnat.example.org>\nTo: bob@example.org\nSubject: aligned\n\nhi\n")
+        func entry() -> [String: Any]? { (try? daemon.list())?.first }
+        #expect(await eventually { entry()?["state"] as? String == "deferred" }, "\(daemon.logText)")
+        let error = entry()?["last_error"] as? String ?? ""
+        #expect(error.hasPrefix("550 5.7.60 "), "\(error)")
+        #expect(error.contains("smtp.from_policy: rewrite"), "\(error)")
+        #expect(daemon.logText.contains("Delivery failing because of the SMTP settings"), "\(daemon.logText)")
+
+        daemon.configure(smtp: smtp + ["from_policy: rewrite"], extra: delivery)
+        daemon.process?.signal(SIGHUP)
+        #expect(await eventually { server.received().count == 1 }, "\(daemon.logText)")
+        let received = try #require(server.received().first)
+        #expect(received.mail_from == mailbox)
+        #expect(received.data.contains("From: Alice Example via XNAT <\(mailbox)>\r\n"), "\(received.data)")
+        #expect(received.data.contains("Reply-To: Alice Example <alice@xnat.example.org>\r\n"), "\(received.data)")
+        #expect(await eventually { entry()?["state"] as? String == "sent" })
+        // The queue keeps the message as written: `outbox show` prints the original author.
+        let id = try #require(entry()?["queue_id"] as? String)
+        let show = try run(Paths.outbox, ["show", id, "--config", daemon.configPath])
+        #expect(show.stdout.contains("alice@xnat.example.org"), "\(show.stdout)")
+        daemon.terminate()
+    }
+}
