@@ -115,6 +115,12 @@ install -d -m 0700 "$DESTDIR/etc/credstore"
 if [[ ! -e $DESTDIR/etc/credstore/outbox.smtp.password && ! -L $DESTDIR/etc/credstore/outbox.smtp.password ]]; then
     ln -s /etc/outbox/smtp.password "$DESTDIR/etc/credstore/outbox.smtp.password"
 fi
+# The same for smtp.oauth2's secrets.
+for name in smtp.oauth2.client_secret smtp.oauth2.refresh_token; do
+    if [[ ! -e $DESTDIR/etc/credstore/outbox.$name && ! -L $DESTDIR/etc/credstore/outbox.$name ]]; then
+        ln -s "/etc/outbox/$name" "$DESTDIR/etc/credstore/outbox.$name"
+    fi
+done
 
 # MARK: sendmail
 

@@ -9,6 +9,12 @@ server listens.
 
 Options for the delivery tests: --tls-cert/--tls-key enable STARTTLS (or implicit TLS with
 --implicit-tls); --auth-user/--auth-password require AUTH PLAIN/LOGIN with those credentials.
+--xoauth2-tokens FILE offers AUTH XOAUTH2 only and accepts only a live token from the token
+endpoint's file (scripts/oauth2-token-server.py) for --auth-user; the session log then gets
+"XOAUTH2 ok" or "XOAUTH2 expired-token" etc. (--xoauth2-style google answers a refusal the way
+Gmail does: 334 + base64 JSON, then 535).
+--require-from ADDR refuses, like Exchange Online, a message not from ADDR (header From and MAIL
+FROM) with "550 5.7.60 … Client does not have permissions to send as this sender".
 --session-log FILE appends one line per connection and per EHLO/STARTTLS/AUTH command
 ("connect", "EHLO name", "STARTTLS", "AUTH PLAIN" — the mechanism only, never credentials; and
 "concurrent N" when a connection opens while N - 1 others are open), so a test can tell what a
@@ -23,13 +29,18 @@ server's acceptance and the client's 250, for the kill -9 fault run).
 """
 import argparse
 import asyncio
+import base64
+import binascii
+import email
+import email.utils
 import json
 import os
 import signal
 import ssl
 import sys
+import time
 
-from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
+from aiosmtpd.smtp import MISSING, SMTP, AuthResult, LoginPassword
 
 
 class SessionLog:
@@ -42,6 +53,32 @@ class SessionLog:
         if self.path:
             with open(self.path, "a") as f:
                 f.write(line + "\n")
+
+
+xoauth2_tokens = None   # path of the token endpoint's --tokens file
+xoauth2_user = None
+xoauth2_style = "microsoft"
+
+
+def xoauth2_check(response):
+    """ok, or why the XOAUTH2 initial response is refused (never the token itself)."""
+    parts = response.split(b"\x01")
+    if len(parts) != 4 or not parts[0].startswith(b"user=") or not parts[1].startswith(b"auth=Bearer ") or parts[2:] != [b"", b""]:
+        return "malformed"
+    user = parts[0][5:].decode(errors="replace")
+    token = parts[1][len(b"auth=Bearer "):].decode(errors="replace")
+    try:
+        with open(xoauth2_tokens) as f:
+            tokens = json.load(f)
+    except (OSError, ValueError):
+        tokens = {}
+    if token not in tokens:
+        return "unknown-token"
+    if tokens[token]["expires_at"] <= time.time():
+        return "expired-token"
+    if user != xoauth2_user:
+        return "wrong-user"
+    return "ok"
 
 
 def recording_smtp(log, close_after=None, mail_delay=0.0):
@@ -89,12 +126,39 @@ def recording_smtp(log, close_after=None, mail_delay=0.0):
             log.write("AUTH %s" % (arg or "").split(" ")[0].upper())
             await super().smtp_AUTH(arg)
 
+        async def auth_XOAUTH2(self, _, args):
+            """SASL XOAUTH2: base64("user=" USER "\\x01auth=Bearer " TOKEN "\\x01\\x01"), accepted only
+            when TOKEN is live in the --xoauth2-tokens file and USER is --auth-user. A refusal is
+            Microsoft's direct 535, or Google's 334 + base64 JSON, empty line, then 535."""
+            if len(args) > 1:
+                blob = args[1].encode()
+                try:
+                    response = base64.b64decode(blob, validate=True)
+                except binascii.Error:
+                    return AuthResult(success=False, handled=False)
+            else:
+                response = await self.challenge_auth("")
+                if response is MISSING:
+                    return AuthResult(success=False, handled=True)
+            verdict = xoauth2_check(response)
+            log.write("XOAUTH2 %s" % verdict)
+            if verdict == "ok":
+                return AuthResult(success=True, handled=False)
+            if xoauth2_style == "google":
+                error = json.dumps({"status": "401", "schemes": "Bearer", "scope": "https://mail.google.com/"})
+                await self.challenge_auth(error)
+                return AuthResult(success=False, handled=False,
+                                  message="535 5.7.8 Username and Password not accepted. (test)")
+            return AuthResult(success=False, handled=False,
+                              message="535 5.7.3 Authentication unsuccessful (test)")
+
     return RecordingSMTP
 
 
 class Recorder:
-    def __init__(self, out, quiet, reject_rcpt=None, fail_data=None, stall_data=False, data_delay=0.0):
+    def __init__(self, out, quiet, reject_rcpt=None, fail_data=None, stall_data=False, data_delay=0.0, require_from=None):
         self.out = out
+        self.require_from = require_from.lower() if require_from else None
         self.data_delay = data_delay
         self.quiet = quiet
         self.reject_rcpt = reject_rcpt or {}
@@ -118,6 +182,12 @@ class Recorder:
             await asyncio.sleep(3600)
         if self.fail_data is not None:
             return "%d %s.3.0 Message refused (test)" % (self.fail_data, str(self.fail_data)[0])
+        if self.require_from:
+            # Like Exchange Online: the login may send only as its mailbox (header From and MAIL FROM).
+            message = email.message_from_bytes(envelope.original_content)
+            senders = [a.lower() for _, a in email.utils.getaddresses(message.get_all("From", []))]
+            if senders != [self.require_from] or (envelope.mail_from or "").lower() != self.require_from:
+                return "550 5.7.60 SMTP; Client does not have permissions to send as this sender (test)"
         self.count += 1
         record = {
             "mail_from": envelope.mail_from,
@@ -163,7 +233,14 @@ def main():
     parser.add_argument("--idle-timeout", type=float, default=300)
     parser.add_argument("--close-after", type=int, metavar="N")
     parser.add_argument("--stall-data", action="store_true")
+    parser.add_argument("--xoauth2-tokens", metavar="FILE",
+                        help="offer AUTH XOAUTH2 only, for --auth-user, accepting live tokens from this file")
+    parser.add_argument("--require-from", metavar="ADDR",
+                        help="refuse (550 5.7.60) a message whose header From or MAIL FROM is not ADDR")
+    parser.add_argument("--xoauth2-style", choices=["microsoft", "google"], default="microsoft")
     args = parser.parse_args()
+    global xoauth2_tokens, xoauth2_user, xoauth2_style
+    xoauth2_tokens, xoauth2_user, xoauth2_style = args.xoauth2_tokens, args.auth_user, args.xoauth2_style
 
     if not args.host.startswith("127.") and args.host not in ("::1", "localhost"):
         sys.exit("smtp-server: refusing to listen on a non-loopback address")
@@ -172,7 +249,7 @@ def main():
     for item in args.reject_rcpt:
         address, _, code = item.rpartition("=")
         reject[address.lower()] = int(code)
-    handler = Recorder(args.out, args.quiet, reject, args.fail_data, args.stall_data, args.data_delay)
+    handler = Recorder(args.out, args.quiet, reject, args.fail_data, args.stall_data, args.data_delay, args.require_from)
     smtp_class = recording_smtp(SessionLog(args.session_log), args.close_after, args.mail_delay)
     context = None
     if args.tls_cert:
@@ -189,7 +266,9 @@ def main():
         kwargs = {"timeout": args.idle_timeout}
         if context is not None and not args.implicit_tls:
             kwargs["tls_context"] = context
-        if args.auth_user is not None:
+        if args.xoauth2_tokens is not None:
+            kwargs.update(auth_required=True, auth_require_tls=False, auth_exclude_mechanism=["LOGIN", "PLAIN"])
+        elif args.auth_user is not None:
             kwargs.update(authenticator=authenticator, auth_required=True, auth_require_tls=False)
         return smtp_class(handler, hostname="smtp-server.test", **kwargs)
 

@@ -528,7 +528,8 @@ _ct_unit_check() {
     container_exec bash /src/scripts/uninstall.sh | sed 's/^/  /'
     out=$(container_exec bash -c 'ls -d /usr/local/bin/outbox* /etc/systemd/system/outboxd.service \
         /etc/sysusers.d/outbox.conf /etc/tmpfiles.d/outbox.conf /usr/sbin/sendmail \
-        /etc/credstore/outbox.smtp.password 2>/dev/null; systemctl is-active outboxd.service')
+        /etc/credstore/outbox.smtp.password /etc/credstore/outbox.smtp.oauth2.client_secret \
+        /etc/credstore/outbox.smtp.oauth2.refresh_token 2>/dev/null; systemctl is-active outboxd.service')
     [[ $out == inactive ]] || { echo "FAIL: left after uninstall: $out"; status=1; }
     container_exec bash -c 'test -d /var/lib/outbox && test -f /etc/outbox/outbox.yaml && test -d /var/spool/outbox/new &&
         getent passwd outbox >/dev/null' || { echo "FAIL: uninstall removed data, configuration or users"; status=1; }

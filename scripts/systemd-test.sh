@@ -228,6 +228,77 @@ else
     fail "STATUS after a good reload" "$(show StatusText)"
 fi
 
+# MARK: OAuth2 (the client secret as a credential)
+# A token endpoint (HTTPS, a test CA given as smtp.ca_file) and an XOAUTH2-only SMTP server on the host's
+# loopback; the secret only in /etc/outbox/smtp.oauth2.client_secret, which the unit loads as a credential.
+
+oauth2_secret="SECRET-systemd-$RANDOM$RANDOM"
+mkdir -p "$work/oauth2"
+(cd "$work/oauth2" &&
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ca.key -out ca.pem -days 2 \
+        -subj "/CN=outbox CI CA" -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign &&
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout server.key -out server.csr -subj /CN=localhost &&
+    printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' >ext &&
+    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 2 -extfile ext) \
+    >/dev/null 2>&1 || fail "OAuth2 test certificates"
+printf '{"clients": {"ci-client": "%s"}, "scope": "https://outlook.office365.com/.default", "path": "/ci.example.org/oauth2/v2.0/token"}' \
+    "$oauth2_secret" >"$work/oauth2/control.json"
+/usr/bin/python3 "$repo/scripts/oauth2-token-server.py" --port 0 --port-file "$work/oauth2/token-port" \
+    --cert "$work/oauth2/server.pem" --key "$work/oauth2/server.key" --control "$work/oauth2/control.json" \
+    --tokens "$work/oauth2/tokens.json" --log "$work/oauth2/requests.log" &
+oauth2_pids=$!
+/usr/bin/python3 "$repo/scripts/smtp-server.py" --port 0 --port-file "$work/oauth2/smtp-port" --out "$work/oauth2/mail" --quiet \
+    --tls-cert "$work/oauth2/server.pem" --tls-key "$work/oauth2/server.key" --auth-user xnat@outbox-ci.test \
+    --xoauth2-tokens "$work/oauth2/tokens.json" --session-log "$work/oauth2/session.log" &
+oauth2_pids="$oauth2_pids $!"
+oauth2_received() { [[ -n $(find "$work/oauth2/mail" -name '*.json' 2>/dev/null) ]]; }
+if wait_for 15 test -s "$work/oauth2/token-port" && wait_for 15 test -s "$work/oauth2/smtp-port"; then
+    install -m 0644 "$work/oauth2/ca.pem" "$CONTAINER_ROOT/etc/outbox/ci-ca.pem"
+    printf '%s\n' "$oauth2_secret" >"$CONTAINER_ROOT/etc/outbox/smtp.oauth2.client_secret"
+    chmod 0600 "$CONTAINER_ROOT/etc/outbox/smtp.oauth2.client_secret"
+    container_exec bash -c "cat >/etc/outbox/outbox.yaml && chgrp outbox /etc/outbox/outbox.yaml" <<EOF
+smtp:
+  host: 127.0.0.1
+  port: $(<"$work/oauth2/smtp-port")
+  start_tls: true
+  ca_file: /etc/outbox/ci-ca.pem
+  auth: true
+  username: xnat@outbox-ci.test
+  from: xnat@outbox-ci.test
+  ehlo_name: outbox-ci.test
+  oauth2:
+    provider: microsoft
+    tenant: ci.example.org
+    client_id: ci-client
+    token_url: https://127.0.0.1:$(<"$work/oauth2/token-port")/ci.example.org/oauth2/v2.0/token
+EOF
+    container_exec systemctl restart outboxd.service || fail "restart with smtp.oauth2"
+    drop oauth2.eml "over XOAUTH2"
+    if wait_for 30 oauth2_received && grep -q '^XOAUTH2 ok$' "$work/oauth2/session.log" &&
+        [[ $(<"$work/oauth2/requests.log") == "client_credentials ci-client -> ok" ]]; then
+        pass "smtp.oauth2 under systemd: the client secret from LoadCredential= gets a token, mail goes out over XOAUTH2"
+    else
+        fail "OAuth2 delivery" "requests: $(tr '\n' ' ' <"$work/oauth2/requests.log" 2>/dev/null); $(container_exec journalctl -u outboxd -o cat --no-pager | tail -n 3 | tr '\n' ' ')"
+    fi
+    oauth2_secrets=(-e "$oauth2_secret")
+    for token in $(/usr/bin/python3 -c 'import json,sys; print(" ".join(json.load(open(sys.argv[1]))))' "$work/oauth2/tokens.json" 2>/dev/null); do
+        oauth2_secrets+=(-e "$token")
+    done
+    leaked=$(container_exec journalctl -u outboxd.service -o cat --no-pager | grep -c -F "${oauth2_secrets[@]}")
+    if ((${#oauth2_secrets[@]} >= 4)) && [[ $leaked == 0 && $(show StatusText) != *"$oauth2_secret"* ]]; then
+        pass "neither the client secret nor the access token appears in the journal or STATUS"
+    else
+        fail "secrets in the journal" "$leaked lines, ${#oauth2_secrets[@]} patterns"
+    fi
+    write_config CI2
+    rm -f "$CONTAINER_ROOT/etc/outbox/smtp.oauth2.client_secret"
+    container_exec systemctl restart outboxd.service || fail "restart without smtp.oauth2"
+else
+    fail "OAuth2 peers did not start"
+fi
+kill $oauth2_pids 2>/dev/null
+wait $oauth2_pids 2>/dev/null
+
 # MARK: watchdog
 
 pid=$(show MainPID)

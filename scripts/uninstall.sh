@@ -18,7 +18,9 @@ if [[ $systemd_running == 1 ]] && systemctl cat outboxd.service >/dev/null 2>&1;
 fi
 
 # Links only if they are ours.
-for link in /usr/sbin/sendmail:"$PREFIX/bin/outbox" /etc/credstore/outbox.smtp.password:/etc/outbox/smtp.password; do
+for link in /usr/sbin/sendmail:"$PREFIX/bin/outbox" /etc/credstore/outbox.smtp.password:/etc/outbox/smtp.password \
+    /etc/credstore/outbox.smtp.oauth2.client_secret:/etc/outbox/smtp.oauth2.client_secret \
+    /etc/credstore/outbox.smtp.oauth2.refresh_token:/etc/outbox/smtp.oauth2.refresh_token; do
     path=$DESTDIR${link%%:*}
     if [[ -L $path && $(readlink "$path") == "${link#*:}" ]]; then
         rm -f "$path"

@@ -18,6 +18,9 @@ public struct SMTPTransferRequest: Sendable {
     public var responseTimeoutSeconds: Int
     /// A PEM file of extra trusted certificates (CURLOPT_CAINFO), or nil for the system store.
     public var caFile: String? = nil
+    /// An OAuth2 access token: with `credentials`, the login is SASL XOAUTH2 (CURLOPT_XOAUTH2_BEARER)
+    /// and nothing else, whatever `credentials.mechanisms` says.
+    public var bearerToken: String? = nil
     /// The longest a connection is reused, from when it was opened (CURLOPT_MAXLIFETIME_CONN).
     public var maximumConnectionAgeSeconds: Int = 600
 
@@ -123,14 +126,24 @@ extension EasyHandle {
         if let caFile = request.caFile {
             try set(CURLOPT_CAINFO, caFile)
         }
-        if let credentials = request.credentials {
+        if let credentials = request.credentials, let bearer = request.bearerToken {
+            // "user=USER\x01auth=Bearer TOKEN\x01\x01" (XOAUTH2). With a bearer set libcurl 7.88
+            // prefers OAUTHBEARER and would try DIGEST-MD5, CRAM-MD5 or NTLM before it when
+            // offered; Exchange Online takes XOAUTH2 only: pin it.
+            try set(CURLOPT_USERNAME, credentials.username)
+            try set(CURLOPT_PASSWORD, pointer: nil)
+            try set(CURLOPT_XOAUTH2_BEARER, bearer)
+            try set(CURLOPT_LOGIN_OPTIONS, "AUTH=XOAUTH2")
+        } else if let credentials = request.credentials {
             try set(CURLOPT_USERNAME, credentials.username)
             try set(CURLOPT_PASSWORD, credentials.password)
+            try set(CURLOPT_XOAUTH2_BEARER, pointer: nil)
             // Pin the SASL mechanisms; left alone, libcurl may pick GSSAPI or NTLM by itself.
             try set(CURLOPT_LOGIN_OPTIONS, credentials.mechanisms.map { "AUTH=\($0)" }.joined(separator: ";"))
         } else {
             try set(CURLOPT_USERNAME, pointer: nil)
             try set(CURLOPT_PASSWORD, pointer: nil)
+            try set(CURLOPT_XOAUTH2_BEARER, pointer: nil)
             try set(CURLOPT_LOGIN_OPTIONS, pointer: nil)
         }
         try set(CURLOPT_CONNECTTIMEOUT_MS, request.connectTimeoutMilliseconds)

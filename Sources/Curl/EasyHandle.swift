@@ -81,6 +81,8 @@ final class TransferState {
     var body: [UInt8] = []
     var bodyOffset = 0
     var transcript = SMTPTranscript()
+    /// An HTTPS response's body (token requests), filled by CURLOPT_WRITEFUNCTION.
+    var responseBody: [UInt8] = []
     /// Checked by CURLOPT_XFERINFOFUNCTION: when set, the transfer is aborted.
     var stopFlag: StopFlag?
 }

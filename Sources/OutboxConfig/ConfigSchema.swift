@@ -20,11 +20,27 @@ enum ConfigSchema {
         "delivery.workers": .int, "delivery.first_retry": .duration, "delivery.max_retry_delay": .duration,
         "delivery.backoff_factor": .int, "delivery.lifetime": .duration, "delivery.rate_limit": .int, "delivery.failure_notice_to": .string,
         "log.level": .string,
+        "smtp.from_policy": .string,
+        // smtp.oauth2: a mapping inside smtp (OAuth2Settings)
+        "smtp.oauth2.provider": .string, "smtp.oauth2.tenant": .string, "smtp.oauth2.client_id": .string,
+        "smtp.oauth2.client_secret": .string, "smtp.oauth2.grant": .string, "smtp.oauth2.refresh_token": .string,
+        "smtp.oauth2.token_url": .string, "smtp.oauth2.scope": .string,
         // The SMTP listener (ListenSettings).
         "listen.addresses": .list, "listen.max_connections": .int, "listen.max_recipients": .int,
         "listen.max_message_size": .int, "listen.idle_timeout": .duration, "listen.allow_networks": .list,
         "metrics.listen": .string,
     ]
+
+    /// Keys whose values are secrets: never logged, also read from `$CREDENTIALS_DIRECTORY/<key>`.
+    static let secretKeys = ["smtp.password", "smtp.oauth2.client_secret", "smtp.oauth2.refresh_token"]
+
+    /// Keys that hold a mapping of their own keys (`smtp.oauth2:`).
+    static var subsections: Set<String> {
+        Set(keys.keys.compactMap { key in
+            let parts = key.split(separator: ".")
+            return parts.count == 3 ? "\(parts[0]).\(parts[1])" : nil
+        })
+    }
 
     static var sections: Set<String> { Set(keys.keys.map { String($0.split(separator: ".")[0]) }) }
 
@@ -54,6 +70,20 @@ enum ConfigSchema {
             }
             for (keyNode, leaf) in entries {
                 let key = "\(section).\(keyNode.string ?? "\(keyNode)")"
+                if subsections.contains(key) {
+                    if case .scalar(let scalar) = leaf, scalar.string.isEmpty || scalar.string == "~" { continue }
+                    guard let inner = leaf.mapping else {
+                        throw ConfigurationError(source: source, key: key, problem: "expected a mapping of settings")
+                    }
+                    for (innerNode, innerLeaf) in inner {
+                        let innerKey = "\(key).\(innerNode.string ?? "\(innerNode)")"
+                        guard keys[innerKey] != nil else { throw unknown(innerKey, among: Set(keys.keys), source: source) }
+                        guard innerLeaf.scalar != nil else {
+                            throw ConfigurationError(source: source, key: innerKey, problem: "expected a single value, not a list or mapping")
+                        }
+                    }
+                    continue
+                }
                 guard keys[key] != nil else {
                     throw unknown(key, among: Set(keys.keys), source: source)
                 }

@@ -15,10 +15,13 @@ extension OutboxConfiguration {
     ///
     /// - Throws: ``ConfigurationError`` naming the file and key: unknown keys, wrong types,
     ///   out-of-range values, a missing or unreadable file.
+    /// - Parameter requiringSecrets: also refuse a missing OAuth2 secret (outboxd; the CLI verbs
+    ///   run without the daemon's credentials and do not need it).
     public static func load(
         file: String = defaultPath,
         environment: [String: String]? = nil,
-        credentialsDirectory: String? = nil
+        credentialsDirectory: String? = nil,
+        requiringSecrets: Bool = false
     ) async throws(ConfigurationError) -> OutboxConfiguration {
         let environment = environment ?? ProcessInfo.processInfo.environment
         let credentialsDirectory = credentialsDirectory ?? environment["CREDENTIALS_DIRECTORY"]
@@ -35,31 +38,38 @@ extension OutboxConfiguration {
         var providers: [any ConfigProvider] = [
             EnvironmentVariablesProvider(
                 environmentVariables: environment,
-                secretsSpecifier: .specific([ConfigSchema.environmentName(for: "smtp.password")])
+                secretsSpecifier: .specific(Set(ConfigSchema.secretKeys.map(ConfigSchema.environmentName(for:))))
             ).prefixKeys(with: "outbox")
         ]
         if let credentialsDirectory {
-            let path = credentialsDirectory + "/smtp.password"
-            if let data = FileManager.default.contents(atPath: path) {
+            // systemd's LoadCredential=: one file per secret, named like its key.
+            var secrets: [AbsoluteConfigKey: ConfigValue] = [:]
+            for key in ConfigSchema.secretKeys {
+                guard let data = FileManager.default.contents(atPath: credentialsDirectory + "/" + key) else { continue }
                 var secret = String(decoding: data, as: UTF8.self)
                 while secret.hasSuffix("\n") || secret.hasSuffix("\r") { secret.removeLast() }
-                providers.append(
-                    InMemoryProvider(name: "credentials", values: ["smtp.password": ConfigValue(.string(secret), isSecret: true)])
-                )
+                secrets[AbsoluteConfigKey(key.split(separator: ".").map(String.init))] = ConfigValue(.string(secret), isSecret: true)
+            }
+            if !secrets.isEmpty {
+                providers.append(InMemoryProvider(name: "credentials", values: secrets))
             }
         }
         if fileHasSettings {
             do {
                 providers.append(
                     try await FileProvider<YAMLSnapshot>(
-                        parsingOptions: .init(secretsSpecifier: .specific(["smtp.password"])),
+                        parsingOptions: .init(secretsSpecifier: .specific(Set(ConfigSchema.secretKeys))),
                         filePath: FilePath(file)))
             } catch {
                 throw ConfigurationError(source: file, key: nil, problem: "cannot be read: \(error)")
             }
         }
-        do {
-            return try OutboxConfiguration(reader: ConfigReader(providers: providers), source: file)
+        do throws(ConfigurationError) {
+            let configuration = try OutboxConfiguration(reader: ConfigReader(providers: providers), source: file)
+            if requiringSecrets, let missing = configuration.smtp.oauth2?.missingSecret {
+                throw ConfigurationError(source: file, key: missing.key, problem: missing.problem)
+            }
+            return configuration
         } catch {
             // Name the environment variable when the bad value came from there, not the file.
             if let key = error.key, environment[ConfigSchema.environmentName(for: key)] != nil {
@@ -144,6 +154,17 @@ extension OutboxConfiguration {
                 throw ConfigurationError(source: source, key: "smtp.max_connection_age", problem: "must be at least 1s")
             }
             smtp.maximumConnectionAge = age
+        }
+
+        smtp.oauth2 = try OAuth2Settings(values: values, smtp: smtp, source: source)
+        if let policy = try values.string("smtp.from_policy") {
+            guard let value = FromPolicy(rawValue: policy.lowercased()) else {
+                throw ConfigurationError(source: source, key: "smtp.from_policy", problem: "must be keep or rewrite, got \"\(policy.printableExcerpt)\"")
+            }
+            guard value == .keep || smtp.from != nil else {
+                throw ConfigurationError(source: source, key: "smtp.from", problem: "required with smtp.from_policy: rewrite: the mailbox every From becomes")
+            }
+            smtp.fromPolicy = value
         }
 
         var queue = QueueSettings()

@@ -74,6 +74,10 @@ public struct SMTPSettings: Sendable, Hashable {
     public var connectTimeout: Duration = .seconds(30)
     public var responseTimeout: Duration = .seconds(60)
     public var maximumConnectionAge: Duration = .seconds(600)
+    /// `from_policy`: what to do with a header From the login may not send as.
+    public var fromPolicy = FromPolicy.keep
+    /// `smtp.oauth2:` (see ``OAuth2Settings``): log in with XOAUTH2 and a token outboxd obtains.
+    public var oauth2: OAuth2Settings? = nil
 
     public init() {}
 
@@ -87,6 +91,28 @@ public struct SMTPSettings: Sendable, Hashable {
         let hosts = trustedHosts
         return hosts.contains("*") || hosts.contains(host.lowercased())
     }
+}
+
+/// `smtp.from_policy` (`keep` | `rewrite`, default keep): rewrite makes the header From (and the
+/// MAIL FROM, unless `smtp.envelope_from` is set) `smtp.from`, the mailbox outbox logs in as,
+/// keeping the author as display name and Reply-To (``FromRewrite``). For Microsoft 365 and
+/// Google, which refuse other senders with `550 5.7.60`.
+public enum FromPolicy: String, Sendable, Hashable, CaseIterable {
+    case keep, rewrite
+}
+
+extension SMTPSettings: CustomStringConvertible, CustomDebugStringConvertible {
+    /// Every field but the password's value: service-lifecycle logs its services (and so these
+    /// settings) at debug level.
+    public var description: String {
+        let fields = Mirror(reflecting: self).children.map { child in
+            let label = child.label ?? "?"
+            if label == "password" { return "password: " + (password.isEmpty ? "\"\"" : "<secret>") }
+            return "\(label): \(String(reflecting: child.value))"
+        }
+        return "SMTPSettings(" + fields.joined(separator: ", ") + ")"
+    }
+    public var debugDescription: String { description }
 }
 
 /// Keys under `queue:`: `database` (path, default /var/lib/outbox/queue.sqlite3).

@@ -96,7 +96,38 @@ public struct XNATPreferences: Sendable, Hashable {
             }
             lines.append("  \(entry.outbox): \(rendered)".padding(toWidth: 32) + "# XNAT \(entry.section == "siteConfig" ? "[siteConfig] " : "")\(entry.canonical)")
         }
+        let host = value(section: "notifications", canonical: "smtpHostname", alias: "hostname")?.lowercased()
+        if let host, let stub = Self.oauth2Stub(host: host) { lines += stub }
         return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// A commented `oauth2:` block for the two big providers, whose password logins are going
+    /// away (README, "OAuth2").
+    static func oauth2Stub(host: String) -> [String]? {
+        switch host {
+        case "smtp.office365.com":
+            return [
+                "  # Microsoft 365 turns off password (Basic) SMTP AUTH: log in with OAuth2 instead",
+                "  # (README, \"OAuth2: Microsoft 365\"). Then set auth: true, leave password out, and put",
+                "  # the client secret in /etc/outbox/smtp.oauth2.client_secret (credential).",
+                "  # oauth2:",
+                "  #   provider: microsoft",
+                "  #   tenant: example.onmicrosoft.com",
+                "  #   client_id: 00000000-0000-0000-0000-000000000000",
+            ]
+        case "smtp.gmail.com":
+            return [
+                "  # Google discourages app passwords for servers: log in with OAuth2 instead",
+                "  # (README, \"OAuth2: Google Workspace\"). Then set auth: true, leave password out, and put",
+                "  # the client secret and refresh token in /etc/outbox/smtp.oauth2.client_secret and",
+                "  # /etc/outbox/smtp.oauth2.refresh_token (credentials).",
+                "  # oauth2:",
+                "  #   provider: google",
+                "  #   client_id: 000000000000-xxxxxxxx.apps.googleusercontent.com",
+            ]
+        default:
+            return nil
+        }
     }
 
     /// A YAML double-quoted scalar: any text survives (quotes, backslashes, `#`, control characters).

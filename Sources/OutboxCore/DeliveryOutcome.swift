@@ -40,10 +40,17 @@ public enum DeliveryOutcome: Sendable, Hashable {
         case 530:
             self = .configurationError(
                 reason: "\(text) — the server requires authentication: set smtp.auth: true and smtp.username / smtp.password")
+        case 500..<600 where text.contains("5.7.60") || text.contains("SendAsDenied"):
+            // Microsoft 365 / Google: the login may not send as this From. Every message from this
+            // author would fail the same way: our settings, not the users' mail.
+            self = .configurationError(reason: "\(text) — the relay refuses this sender for the login: set smtp.from_policy: rewrite (From becomes smtp.from, the mailbox), or give the login send-as permission")
         case 500..<600:
             switch stage {
             case .mailFrom, .recipient, .data, .endOfData:
                 self = .permanentFailure(reason: text)
+            case .auth where text.contains("5.7.139"):
+                // Exchange Online with Basic authentication disabled: no password will do.
+                self = .configurationError(reason: "authentication failed (\(text)) — \(Self.basicAuthDisabledHint)")
             case .auth:
                 self = .configurationError(reason: "authentication failed (\(text)) — check smtp.username / smtp.password")
             case .connect, .greeting, .ehlo, .startTLS:
@@ -53,6 +60,14 @@ public enum DeliveryOutcome: Sendable, Hashable {
             self = .temporaryFailure(reason: text)
         }
     }
+}
+
+extension DeliveryOutcome {
+    /// What to do when a server answers password AUTH with 5.7.139 (Microsoft 365 after Basic
+    /// authentication was switched off).
+    public static let basicAuthDisabledHint =
+        "the server no longer accepts passwords (basic authentication is disabled): log in with OAuth2, "
+        + "set smtp.oauth2 (README, \"OAuth2: Microsoft 365\")"
 }
 
 /// The step of an SMTP transaction a reply answers.

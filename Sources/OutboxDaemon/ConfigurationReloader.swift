@@ -95,7 +95,7 @@ struct ConfigurationReloader: Service {
         let configuration = generation.configuration
         let transport = CurlSMTPTransport(
             settings: configuration.smtp, workers: configuration.delivery.workers,
-            hostname: HostIdentity.fullyQualifiedName)
+            hostname: HostIdentity.fullyQualifiedName, tokens: makeTokenSource(configuration))
         var spool = configuration.spool
         var wakeInterval = Duration.seconds(30)
         if let watchdog = context.watchdog {
@@ -125,6 +125,17 @@ struct ConfigurationReloader: Service {
         groupConfiguration.maximumGracefulShutdownDuration = .seconds(15)
         groupConfiguration.maximumCancellationDuration = .seconds(3)
         return ServiceGroup(configuration: groupConfiguration)
+    }
+
+    /// With `smtp.oauth2`, one token cache per generation (a reload starts afresh with the new
+    /// settings); a rotated refresh token is kept beside the queue database.
+    private func makeTokenSource(_ configuration: OutboxConfiguration) -> OAuth2TokenSource? {
+        guard let oauth2 = configuration.smtp.oauth2 else { return nil }
+        let database = configuration.queue.database
+        let directory = String(database[..<(database.lastIndex(of: "/") ?? database.startIndex)])
+        return OAuth2TokenSource(
+            settings: oauth2, caFile: configuration.smtp.caFile, connectTimeout: configuration.smtp.connectTimeout,
+            stateDirectory: directory.isEmpty ? "/" : directory, now: context.now)
     }
 
     // MARK: Reload

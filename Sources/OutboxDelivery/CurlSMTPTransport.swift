@@ -9,15 +9,22 @@ public struct CurlSMTPTransport: DeliveryTransport {
     private let lanes: [SMTPLane]
     private let hostname: String
     private let prefix: EmailPrefix
+    /// With `smtp.from_policy: rewrite`.
+    private let fromRewrite: FromRewrite?
+    /// With `smtp.oauth2`: the one token cache all lanes share.
+    public let tokens: OAuth2TokenSource?
 
     /// - Parameters:
     ///   - workers: how many lanes; a caller's `lane` index picks one (modulo).
     ///   - hostname: the EHLO name when `smtp.ehlo_name` is not set (the machine's FQDN).
-    public init(settings: SMTPSettings, workers: Int, hostname: String) {
+    ///   - tokens: required when `settings.oauth2` is set (the login then uses its tokens).
+    public init(settings: SMTPSettings, workers: Int, hostname: String, tokens: OAuth2TokenSource? = nil) {
         self.settings = settings
+        self.tokens = settings.oauth2 == nil ? nil : tokens
         self.lanes = (0..<max(workers, 1)).map { SMTPLane(label: "outbox.smtp.lane\($0)") }
         self.hostname = hostname
         self.prefix = EmailPrefix(settings.emailPrefix)
+        self.fromRewrite = settings.fromPolicy == .rewrite ? settings.from.map { FromRewrite(mailbox: $0) } : nil
     }
 
     public func taskExecutor(lane: Int) -> any TaskExecutor {
@@ -36,16 +43,68 @@ public struct CurlSMTPTransport: DeliveryTransport {
 
     public func attempt(_ envelope: Envelope, content: RawMessage, lane: Int) async -> DeliveryAttempt {
         // libcurl never announces 8BITMIME: send 8-bit bodies quoted-printable.
-        let message = SevenBitBody.apply(to: prefix.apply(to: content))
+        var message = prefix.apply(to: content)
+        if let fromRewrite { message = fromRewrite.apply(to: message) }
+        message = SevenBitBody.apply(to: message)
+        var bearer: String?
+        if let tokens {
+            switch await tokens.token() {
+            case .success(let token): bearer = token.accessToken
+            case .failure(let failure): return Self.notAttempted(envelope, reason: "\(failure)")
+            }
+        }
         // smtp.envelope_from replaces the MAIL FROM only; the header From stays as written.
-        let request = SMTPTransferRequest(
-            settings: settings, hostname: hostname, mailFrom: settings.envelopeFrom?.value ?? envelope.sender.value,
-            recipients: envelope.recipients.map(\.value), body: message.bytes)
-        let result = await lanes[lane % lanes.count].send(request)
+        // from_policy rewrite sends as the mailbox, envelope included.
+        let mailFrom = settings.envelopeFrom?.value ?? fromRewrite?.mailbox.value ?? envelope.sender.value
+        func request(bearer: String?) -> SMTPTransferRequest {
+            SMTPTransferRequest(
+                settings: settings, hostname: hostname, bearerToken: bearer,
+                mailFrom: mailFrom,
+                recipients: envelope.recipients.map(\.value), body: message.bytes)
+        }
+        let lane = lanes[lane % lanes.count]
+        var result = await lane.send(request(bearer: bearer))
+        if let tokens, let refused = bearer, Self.isTokenRefused(result) {
+            // The server refused a token we thought valid (revoked, or the clock is off): once
+            // more with a new one; another lane may already have fetched it.
+            switch await tokens.token(rejected: refused) {
+            case .success(let token):
+                bearer = token.accessToken
+                result = await lane.send(request(bearer: bearer))
+            case .failure(let failure):
+                return Self.notAttempted(envelope, reason: "\(failure)")
+            }
+        }
         let exchange = SMTPExchange(result)
-        let outcome = DeliveryOutcome(exchange)
+        var outcome = DeliveryOutcome(exchange)
+        if tokens != nil, Self.isTokenRefused(result) {
+            outcome = .configurationError(reason: Self.tokenRefusalReason(result, outcome: outcome))
+        }
         return DeliveryAttempt(
             outcome: outcome, recipients: exchange.recipientResults(count: envelope.recipients.count, outcome: outcome))
+    }
+
+    /// No SMTP session was opened (no OAuth2 token): every recipient stays queued.
+    static func notAttempted(_ envelope: Envelope, reason: String) -> DeliveryAttempt {
+        let outcome = DeliveryOutcome.configurationError(reason: reason)
+        return DeliveryAttempt(
+            outcome: outcome,
+            recipients: SMTPExchange(replies: [], bodySent: false, failure: nil)
+                .recipientResults(count: envelope.recipients.count, outcome: outcome))
+    }
+
+    /// AUTH answered 535, or 334 with an error (Google's base64 JSON, before its 535), or libcurl
+    /// gave up on the login (67). libcurl 7.88 sends `AUTH XOAUTH2` without an initial response
+    /// (CURLOPT_SASL_IR is off), so an empty `334` is the normal challenge, not a refusal.
+    static func isTokenRefused(_ result: SMTPTransferResult) -> Bool {
+        if result.error?.code == 67 { return true }
+        return result.transcript.replies.contains { $0.command == "AUTH" && ($0.code == 535 || ($0.code == 334 && $0.text != "334")) }
+    }
+
+    static func tokenRefusalReason(_ result: SMTPTransferResult, outcome: DeliveryOutcome) -> String {
+        let reply = result.transcript.replies.last { $0.code == 535 }?.text ?? outcome.text
+        return "the server refused the OAuth2 token (\(reply)) — check smtp.username (the mailbox to send as) and that "
+            + "the app may send as it (Microsoft 365: SMTP.SendAsApp and mailbox permission for the app; README, OAuth2)"
     }
 }
 

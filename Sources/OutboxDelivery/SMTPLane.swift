@@ -20,6 +20,7 @@ actor SMTPLane {
         var username: String?
         var password: String?
         var mechanisms: [String]?
+        var bearerToken: String?
 
         init(_ request: SMTPTransferRequest) {
             url = request.url
@@ -29,6 +30,7 @@ actor SMTPLane {
             username = request.credentials?.username
             password = request.credentials?.password
             mechanisms = request.credentials?.mechanisms
+            bearerToken = request.bearerToken
         }
     }
 

@@ -24,14 +24,34 @@ public enum SMTPSettingsCheck {
     /// - Parameter hostname: the EHLO name when `smtp.ehlo_name` is not set; the daemon's
     ///   (``HostName/fullyQualified``) unless a test needs another.
     /// - Returns: the steps, up to and including the first failure.
-    public static func run(settings: SMTPSettings, hostname: String = HostName.fullyQualified) async -> [SettingsCheckStep] {
-        await ProbeLane().run(settings: settings, hostname: hostname)
+    ///   - stateDirectory: where the daemon keeps a rotated OAuth2 refresh token (the queue
+    ///     database's directory), so the check uses the same one.
+    public static func run(settings: SMTPSettings, hostname: String = HostName.fullyQualified,
+                           stateDirectory: String? = nil) async -> [SettingsCheckStep] {
+        await ProbeLane().run(settings: settings, hostname: hostname, stateDirectory: stateDirectory)
+    }
+
+    /// The "OAuth2 token" step: the token's expiry and granted scope, never the token.
+    static func tokenStep(_ token: Result<OAuth2Token, OAuth2Failure>, settings: OAuth2Settings, now: UnixTime)
+        -> SettingsCheckStep
+    {
+        switch token {
+        case .success(let token):
+            let minutes = max(Int((token.expiresAt - now).wholeMilliseconds / 60_000), 0)
+            return SettingsCheckStep(
+                name: "OAuth2 token", result: .passed,
+                detail: "\(settings.grant.rawValue) grant from \(settings.tokenURL.printableExcerpt): valid for \(minutes) min, scope \(token.scope ?? "(not stated)")")
+        case .failure(let failure):
+            return SettingsCheckStep(name: "OAuth2 token", result: .failed, detail: "refused: \(failure.problem)",
+                                     fix: "check \(failure.key)", isSettingsProblem: true)
+        }
     }
 
     static let tlsErrors: Set<Int> = [35, 51, 53, 54, 58, 59, 60, 66, 77, 80, 82, 83, 90, 91]
 
     /// Turns the probe's transcript and libcurl's error into steps (pure; `resolved` is the DNS answer).
-    static func steps(settings: SMTPSettings, resolved: String, result: SMTPTransferResult) -> [SettingsCheckStep] {
+    static func steps(settings: SMTPSettings, resolved: String, result: SMTPTransferResult,
+                      tokenStep: SettingsCheckStep? = nil) -> [SettingsCheckStep] {
         var steps = [SettingsCheckStep(name: "DNS", result: .passed, detail: "\(settings.host) is \(resolved)")]
         let error = result.error
         let code = error?.code ?? 0
@@ -96,11 +116,20 @@ public enum SMTPSettingsCheck {
         }
 
         if settings.auth {
+            if let tokenStep {
+                guard tokenStep.result == .passed else { return steps + [tokenStep] }
+                steps.append(tokenStep)
+            }
             let auth = replies.last(where: { $0.command == "AUTH" })
-            if code == 67 || (auth.map { $0.code >= 400 } ?? false) {
-                return fail("AUTH", "login refused: \(auth?.text ?? errorText)",
-                            fix: "check smtp.username and the password (smtp.password, or the credential file /etc/outbox/smtp.password)",
-                            settings: true)
+            if code == 67 || (auth.map { $0.code >= 400 || (settings.oauth2 != nil && $0.code == 334 && $0.text != "334") } ?? false) {
+                let refusal = replies.last(where: { $0.command == "AUTH" && $0.code >= 500 }) ?? auth
+                let text = refusal?.text ?? errorText
+                let fix =
+                    settings.oauth2 != nil
+                    ? "check smtp.username (the mailbox to send as) and that the app may send as it (Microsoft 365: SMTP.SendAsApp, admin consent, mailbox permission for the app's service principal; README, OAuth2)"
+                    : text.contains("5.7.139") ? DeliveryOutcome.basicAuthDisabledHint
+                    : "check smtp.username and the password (smtp.password, or the credential file /etc/outbox/smtp.password)"
+                return fail("AUTH", "login refused: \(text)", fix: fix, settings: true)
             }
             guard let auth, auth.code == 235 else {
                 let offered = ehlo.text.uppercased().contains("AUTH")
@@ -134,7 +163,7 @@ actor ProbeLane {
     private let executor = DedicatedQueueExecutor(label: "outbox.smtp.probe")
     nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
 
-    func run(settings: SMTPSettings, hostname: String) -> [SettingsCheckStep] {
+    func run(settings: SMTPSettings, hostname: String, stateDirectory: String?) async -> [SettingsCheckStep] {
         let resolved: String
         switch Self.resolve(settings.host, port: settings.port) {
         case .success(let addresses): resolved = addresses
@@ -142,14 +171,29 @@ actor ProbeLane {
             return [SettingsCheckStep(name: "DNS", result: .failed, detail: "cannot resolve \(settings.host): \(message)",
                                       fix: "check smtp.host, and this host's DNS (/etc/resolv.conf)", isSettingsProblem: false)]
         }
-        let request = SMTPTransferRequest(settings: settings, hostname: hostname)
+        var tokenStep: SettingsCheckStep?
+        var bearer: String?
+        if settings.auth, let oauth2 = settings.oauth2 {
+            let now: @Sendable () -> UnixTime = {
+                var time = timespec()
+                clock_gettime(CLOCK_REALTIME, &time)
+                return UnixTime(milliseconds: Int64(time.tv_sec) * 1000 + Int64(time.tv_nsec) / 1_000_000)
+            }
+            let source = OAuth2TokenSource(settings: oauth2, caFile: settings.caFile, connectTimeout: settings.connectTimeout,
+                                           stateDirectory: stateDirectory, now: now)
+            let token = await source.token()
+            tokenStep = SMTPSettingsCheck.tokenStep(token, settings: oauth2, now: now())
+            bearer = try? token.get().accessToken
+        }
+        var request = SMTPTransferRequest(settings: settings, hostname: hostname, bearerToken: bearer)
+        if settings.oauth2 != nil, bearer == nil { request.credentials = nil }  // no token: probe up to EHLO only
         let result: SMTPTransferResult
         do {
             result = try EasyHandle().probe(request)
         } catch {
             return [SettingsCheckStep(name: "libcurl", result: .failed, detail: "\(error)", fix: "reinstall libcurl4 (Debian)")]
         }
-        return SMTPSettingsCheck.steps(settings: settings, resolved: resolved, result: result)
+        return SMTPSettingsCheck.steps(settings: settings, resolved: resolved, result: result, tokenStep: tokenStep)
     }
 
     enum Resolution { case success(String), failure(String) }

@@ -9,18 +9,25 @@ extension SMTPTransferRequest {
     ///
     /// - Parameters:
     ///   - hostname: the EHLO name when `smtp.ehlo_name` is not set (``HostName/fullyQualified``).
+    ///   - bearerToken: with `smtp.oauth2`, the access token (``OAuth2TokenSource``); the login is
+    ///     then XOAUTH2 only.
     ///   - mailFrom, recipients, body: the transaction; empty for a probe.
-    public init(settings: SMTPSettings, hostname: String, mailFrom: String = "", recipients: [String] = [],
-                body: [UInt8] = []) {
+    public init(settings: SMTPSettings, hostname: String, bearerToken: String? = nil, mailFrom: String = "",
+                recipients: [String] = [], body: [UInt8] = []) {
+        let credentials: (String, String, [String])? =
+            !settings.auth ? nil
+            : settings.oauth2 != nil ? (settings.username, "", ["XOAUTH2"])
+            : (settings.username, settings.password, settings.authMechanisms)
         self.init(
             url: settings.curlURL(hostname: hostname),
             requireStartTLS: settings.startTLS && settings.transportProtocol == .smtp,
             skipCertificateVerification: settings.skipsCertificateVerification,
-            credentials: settings.auth ? (settings.username, settings.password, settings.authMechanisms) : nil,
+            credentials: credentials,
             mailFrom: mailFrom, recipients: recipients, body: body,
             connectTimeoutMilliseconds: Int(settings.connectTimeout.wholeMilliseconds),
             responseTimeoutSeconds: max(Int(settings.responseTimeout.wholeMilliseconds / 1000), 1))
         caFile = settings.caFile
+        self.bearerToken = settings.auth && settings.oauth2 != nil ? bearerToken : nil
         maximumConnectionAgeSeconds = max(Int(settings.maximumConnectionAge.wholeMilliseconds / 1000), 1)
     }
 }

@@ -35,7 +35,7 @@ struct Outboxd: AsyncParsableCommand {
         limitMallocArenas()
         let configuration: OutboxConfiguration
         do {
-            configuration = try await OutboxConfiguration.load(file: config)
+            configuration = try await OutboxConfiguration.load(file: config, requiringSecrets: true)
         } catch {
             printError("outboxd: \(error)")
             throw ExitCode(78)  // EX_CONFIG
@@ -63,7 +63,7 @@ struct Outboxd: AsyncParsableCommand {
         let path = config
         do {
             try await Daemon.run(configuration: configuration, logger: logger, metrics: metrics) {
-                try await OutboxConfiguration.load(file: path)
+                try await OutboxConfiguration.load(file: path, requiringSecrets: true)
             }
         } catch {
             logger.critical("Cannot start", metadata: ["error": "\(error)"])

@@ -124,3 +124,33 @@ struct XNATImportTests {
         #expect(configuration.smtp.host == "localhost")
     }
 }
+
+@Suite("import-xnat: OAuth2 stub")
+struct XNATImportOAuth2StubTests {
+    @Test("smtp.office365.com and smtp.gmail.com get a commented oauth2: stub that loads once uncommented; other hosts none",
+          arguments: [("smtp.office365.com", "microsoft"), ("smtp.gmail.com", "google"), ("mail.example.org", "")])
+    func stub(host: String, provider: String) async throws {
+        let ini = "[notifications]\nhostname=\(host)\nusername=xnat@example.org\nsmtpAuth=true\nsmtpStartTls=true\n"
+        let yaml = try XNATPreferences(initial: try INIDocument(parsing: ini)).yaml(sources: ["prefs-init.ini"])
+        guard !provider.isEmpty else {
+            #expect(!yaml.contains("oauth2"))
+            return
+        }
+        #expect(yaml.contains("  # oauth2:\n"), "\(yaml)")
+        #expect(yaml.contains("#   provider: \(provider)\n"), "\(yaml)")
+        // Uncommented, with the secrets as credential files, it is a valid configuration.
+        let uncommented = yaml.split(separator: "\n").map { line in
+            line.hasPrefix("  # oauth2:") || line.hasPrefix("  #   ") ? line.replacingOccurrences(of: "  # ", with: "  ") : String(line)
+        }.joined(separator: "\n") + "\n"
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("outbox-stub-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let file = directory.appendingPathComponent("outbox.yaml").path
+        FileManager.default.createFile(atPath: file, contents: Data(uncommented.utf8))
+        for name in ["smtp.oauth2.client_secret", "smtp.oauth2.refresh_token"] {
+            FileManager.default.createFile(atPath: directory.path + "/" + name, contents: Data("x\n".utf8))
+        }
+        let configuration = try await OutboxConfiguration.load(file: file, environment: [:], credentialsDirectory: directory.path)
+        #expect(configuration.smtp.oauth2?.provider.rawValue == provider, "\(uncommented)")
+    }
+}

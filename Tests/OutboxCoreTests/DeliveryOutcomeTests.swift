@@ -86,3 +86,26 @@ struct DeliveryOutcomeTests {
         #expect(DeliveryOutcome(mixed).kind == .temporary)
     }
 }
+
+@Suite("Replies that point at OAuth2 and sender settings")
+struct SettingsHintTests {
+    @Test("535 5.7.139 to password AUTH (Basic auth disabled) names smtp.oauth2 and the README section")
+    func basicAuthDisabled() {
+        let outcome = DeliveryOutcome(
+            smtpReplyCode: 535, text: "535 5.7.139 Authentication unsuccessful, basic authentication is disabled", stage: .auth)
+        #expect(outcome.kind == .configuration)
+        #expect(outcome.text.contains("smtp.oauth2"))
+        #expect(outcome.text.contains("README, \"OAuth2: Microsoft 365\""))
+        let wrong = DeliveryOutcome(smtpReplyCode: 535, text: "535 5.7.8 bad credentials", stage: .auth)
+        #expect(!wrong.text.contains("smtp.oauth2"), "an ordinary wrong password is not an OAuth2 matter")
+    }
+
+    @Test("550 5.7.60 (may not send as) is a settings problem naming smtp.from_policy, at any stage",
+          arguments: [SMTPStage.mailFrom, .data, .endOfData])
+    func sendAsDenied(stage: SMTPStage) {
+        let outcome = DeliveryOutcome(
+            smtpReplyCode: 550, text: "550 5.7.60 SMTP; Client does not have permissions to send as this sender", stage: stage)
+        #expect(outcome.kind == .configuration)
+        #expect(outcome.text.contains("smtp.from_policy: rewrite"))
+    }
+}

@@ -14,6 +14,7 @@ enum Paths {
     static var outboxd: String { binDirectory.appendingPathComponent("outboxd").path }
     static var outbox: String { binDirectory.appendingPathComponent("outbox").path }
     static var smtpServerScript: String { packageRoot.appendingPathComponent("scripts/smtp-server.py").path }
+    static var tokenServerScript: String { packageRoot.appendingPathComponent("scripts/oauth2-token-server.py").path }
 }
 
 /// A fresh directory per test, removed afterwards.
@@ -122,6 +123,8 @@ final class DaemonUnderTest {
     var database: String { scratch.file("queue.sqlite3") }
     var logPath: String { scratch.file("outboxd.log") }
     private(set) var process: ChildProcess?
+    /// Added to outboxd's environment (e.g. CREDENTIALS_DIRECTORY).
+    var environment: [String: String] = [:]
 
     init(scratch: Scratch = Scratch()) { self.scratch = scratch }
 
@@ -152,6 +155,7 @@ final class DaemonUnderTest {
         let readyBefore = socket.receive().filter { $0.split(separator: "\n").contains("READY=1") }.count
         var environment = ProcessInfo.processInfo.environment
         environment["NOTIFY_SOCKET"] = socket.path
+        environment.merge(self.environment) { _, added in added }
         let process = try ChildProcess(Paths.outboxd, ["--config", configPath], environment: environment, outputPath: logPath)
         self.process = process
         let ready = await eventually {

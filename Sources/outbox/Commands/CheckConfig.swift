@@ -32,7 +32,8 @@ struct CheckConfig: AsyncParsableCommand {
         if !configuration.smtp.enabled {
             print(Self.line("note", "smtp", "smtp.enabled is false: outboxd queues mail and sends nothing"))
         }
-        let steps = await SMTPSettingsCheck.run(settings: configuration.smtp)
+        let steps = await SMTPSettingsCheck.run(
+            settings: configuration.smtp, stateDirectory: Self.directory(of: configuration.queue.database))
         for step in steps {
             let status = switch step.result {
                 case .passed: "ok"
@@ -47,7 +48,14 @@ struct CheckConfig: AsyncParsableCommand {
         }
     }
 
+    static func directory(of path: String) -> String {
+        let directory = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
+        return directory.isEmpty ? "/" : directory
+    }
+
     static func line(_ status: String, _ step: String, _ detail: String) -> String {
-        status.padding(toLength: 5, withPad: " ", startingAt: 0) + step.padding(toLength: 12, withPad: " ", startingAt: 0) + detail
+        // At least one space after the step's name ("OAuth2 token" fills the column).
+        status.padding(toLength: 5, withPad: " ", startingAt: 0) + step.padding(toLength: 12, withPad: " ", startingAt: 0)
+            + (step.count >= 12 ? " " : "") + detail
     }
 }
