@@ -17,10 +17,15 @@
 #   two-daemons [N]       two outboxd on one database and spool drain together: duplicates = 0.
 #   corrupt-db            a damaged and a non-SQLite database: outboxd and `outbox list` refuse with
 #                         one line each and a sysexits code, and the file is left byte-identical.
-#   fuzz [INPUTS] [CFG] [FILES]  mutated .json/.eml spool input and YAML through the parsers
-#                         in-process (0 crashes, every rejection one line), then FILES mutated files
-#                         into a running daemon's spool (each queued or quarantined with a reason).
-#                         Default 1000000 2000 200.
+#   fuzz [INPUTS] [CFG] [FILES] [STRUCTURED]  mutated .json/.eml spool input and YAML through the
+#                         parsers in-process (0 crashes, every rejection one line); STRUCTURED
+#                         structure-aware hostile inputs (deep MIME, many keys, long and many headers,
+#                         huge recipient lists, up to spool.max_message_size, FUZZ_MAX_SIZE) each
+#                         within 1 s of CPU and 64 MB (issue 14); then FILES mutated files and the
+#                         special entries (a sparse 2 GB file, a FIFO, directories, names with 0xFF,
+#                         a newline, 250 bytes) into a running daemon's spool: each queued or
+#                         quarantined with a reason, failed/ small, new/ empty but for the one
+#                         non-empty directory (reported once). Default 1000000 2000 200 20000.
 #   smoke                 a small run of every scenario (for CI, about two minutes).
 #
 # BENCH_CONFIG=release builds and runs the release binaries (default debug). FAULTS_DIR is the
@@ -40,7 +45,7 @@ config=${BENCH_CONFIG:-debug}
 if [[ $scenario == smoke ]]; then
     export FAULTS_MAIL_DELAY=${FAULTS_MAIL_DELAY:-0.02}  # so that kill9's 10 kills fall inside the drain
     status=0
-    for run in "kill9 1000 10" "flapping 400" "disk-full 600" "two-daemons 300" "corrupt-db" "fuzz 50000 300 40"; do
+    for run in "kill9 1000 10" "flapping 400" "disk-full 600" "two-daemons 300" "corrupt-db" "fuzz 50000 300 40 1000"; do
         bash "$0" $run || status=1
     done
     exit $status
@@ -337,11 +342,12 @@ scenario_corrupt_db() {
 }
 
 scenario_fuzz() {
-    local inputs=${1:-1000000} config_inputs=${2:-2000} files=${3:-200} status=0
+    local inputs=${1:-1000000} config_inputs=${2:-2000} files=${3:-200} structured=${4:-20000} status=0
     swift build -c "$config" $([[ $config == release ]] && echo --static-swift-stdlib) --product outbox-fuzz >/dev/null
     build
     mkdir -p "$work"
     "$bin/outbox-fuzz" "$inputs" "$config_inputs" "${FUZZ_SEED:-1}" "$work" || status=1
+    "$bin/outbox-fuzz" --structured "$structured" "${FUZZ_MAX_SIZE:-26214400}" "${FUZZ_SEED:-1}" || status=1
     # End to end: mutated files into a running daemon's spool; each must be queued or quarantined
     # with a one-line .error, none left in new/, and the daemon alive.
     local dir=$work/outboxd
@@ -351,10 +357,19 @@ scenario_fuzz() {
     outboxd_start "$dir"
     wait_until 20 "[[ -d $dir/spool/new ]]"
     "$bin/outbox-fuzz" --files "$files" "$dir/spool" "${FUZZ_SEED:-1}"
-    wait_until 120 "[[ \$(find $dir/spool/new -type f | wc -l) -eq 0 ]]" || true
+    # Special entries (issue 14), each handed over the producer way where a rename can do it.
+    local new=$dir/spool/new tmp=$dir/spool/tmp special=0
+    truncate -s 2G "$tmp/sparse.eml" && mv "$tmp/sparse.eml" "$new/"; special=$((special + 1))
+    mkfifo "$new/fifo.eml"; special=$((special + 1))
+    mkdir "$new/empty.eml"; special=$((special + 1))
+    mkdir -p "$new/full.eml/sub"
+    printf 'From: a@example.org\nTo: b@example.org\n\nx\n' > "$tmp/s1" && mv "$tmp/s1" "$new/$(printf 'ff\377.eml')"; special=$((special + 1))
+    printf 'From: a@example.org\nTo: b@example.org\n\nx\n' > "$tmp/s2" && mv "$tmp/s2" "$new/$(printf 'nl\n\033[31m.eml')"; special=$((special + 1))
+    printf 'not a message\n' > "$tmp/s3" && mv "$tmp/s3" "$new/$(printf 'n%.0s' {1..246}).eml"; special=$((special + 1))
+    wait_until 120 "[[ \$(find $dir/spool/new -mindepth 1 -maxdepth 1 ! -name full.eml | wc -l) -eq 0 ]]" || true
     sleep 1
     local left queued failed errors bad_errors alive=yes
-    left=$(find "$dir/spool/new" -type f | wc -l)
+    left=$(find "$dir/spool/new" -mindepth 1 -maxdepth 1 ! -name full.eml | wc -l)
     queued=$(outboxd_count "$dir" queued)
     failed=$(find "$dir/spool/failed" -type f ! -name '*.error' | wc -l)
     errors=$(find "$dir/spool/failed" -type f -name '*.error' | wc -l)
@@ -364,9 +379,16 @@ scenario_fuzz() {
         [[ $(wc -l < "$e") -le 1 && -s $e ]] || bad_errors=$((bad_errors + 1))
     done
     kill -0 "$outboxd_pid" 2>/dev/null || alive=no
+    local failed_kb reports
+    failed_kb=$(du -sk "$dir/spool/failed" | cut -f1)
+    sleep 2  # a rescan or two: the non-empty directory must not be reported again
+    reports=$(grep -c "Cannot move a rejected spool file" "$dir/outboxd.log" || true)
     outboxd_stop
-    echo "fuzz spool end-to-end: files=$files queued=$queued quarantined=$failed with_error=$errors bad_error_files=$bad_errors left_in_new=$left daemon_alive=$alive"
-    (( queued + failed == files && errors == failed && bad_errors == 0 && left == 0 )) && [[ $alive == yes ]] || status=1
+    # The mutated files plus the special entries: regular files leave a copy, the FIFO and the empty
+    # directory only their reason; full.eml stays in new/ with its reason, reported once.
+    echo "fuzz spool end-to-end: files=$files+$special special queued=$queued quarantined=$failed with_error=$errors bad_error_files=$bad_errors left_in_new=$left failed_kb=$failed_kb unmovable_reports=$reports daemon_alive=$alive"
+    (( queued + failed == files + special - 2 && errors == failed + 3 && bad_errors == 0 && left == 0 )) || status=1
+    (( failed_kb < 65536 && reports == 1 )) && [[ -d $dir/spool/new/full.eml ]] && [[ $alive == yes ]] || status=1
     return $status
 }
 

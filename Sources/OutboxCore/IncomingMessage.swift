@@ -53,12 +53,21 @@ public struct IncomingMessage: Sendable, Hashable {
     /// cron writes `From: root (Cron Daemon)` and `To: root`, which are no SMTP addresses.
     init(eml input: some Collection<UInt8>, context: Context, envelopeSender: EmailAddress?,
          envelopeRecipients: [EmailAddress]?) throws(Rejection) {
-        var message: RawMessage
+        let message: RawMessage
         do {
             message = try RawMessage(normalizing: input)
         } catch {
             throw Rejection(error.description)
         }
+        try self.init(normalized: message, context: context, envelopeSender: envelopeSender,
+                      envelopeRecipients: envelopeRecipients)
+    }
+
+    /// The same, for a message already normalized (and checked against the header limits) by
+    /// ``RawMessage/init(normalizing:)``: a large message is not normalized twice.
+    init(normalized: RawMessage, context: Context, envelopeSender: EmailAddress?,
+         envelopeRecipients: [EmailAddress]?) throws(Rejection) {
+        var message = normalized
         let structure = MIMEStructure(message.bytes)
         if structure.exceedsMaximumDepth {
             throw Rejection("MIME parts are nested more than \(MIMEStructure.maximumDepth) levels deep")

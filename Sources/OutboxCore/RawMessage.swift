@@ -60,21 +60,28 @@ public struct RawMessage: Sendable, Hashable {
     /// Takes a message with any mix of CRLF, LF or CR line ends and stores it with CRLF, and checks
     /// that it starts with a well-formed header.
     public init(normalizing input: some Collection<UInt8>) throws(ParseError) {
-        var out: [UInt8] = []
-        out.reserveCapacity(input.count + input.count / 32 + 2)
-        var previousWasCR = false
-        for byte in input {
-            if byte == Self.lf {
-                if !previousWasCR { out.append(Self.cr) }
-                out.append(Self.lf)
-                previousWasCR = false
-            } else {
-                if previousWasCR { out.append(Self.lf) }
-                out.append(byte)
-                previousWasCR = byte == Self.cr
+        // Over a buffer, not the generic collection: unspecialized, every byte went through witness
+        // tables (a third of the time of a 12 MB message of short lines).
+        var out = Array(input).withUnsafeBufferPointer { bytes in
+            var lineEnds = 0
+            for byte in bytes where byte == Self.lf || byte == Self.cr { lineEnds += 1 }
+            var out: [UInt8] = []
+            out.reserveCapacity(bytes.count + lineEnds + 2)
+            var previousWasCR = false
+            for byte in bytes {
+                if byte == Self.lf {
+                    if !previousWasCR { out.append(Self.cr) }
+                    out.append(Self.lf)
+                    previousWasCR = false
+                } else {
+                    if previousWasCR { out.append(Self.lf) }
+                    out.append(byte)
+                    previousWasCR = byte == Self.cr
+                }
             }
+            if previousWasCR { out.append(Self.lf) }
+            return out
         }
-        if previousWasCR { out.append(Self.lf) }
         guard !out.isEmpty else { throw .empty }
         if out.count < 2 || out[out.count - 2] != Self.cr || out[out.count - 1] != Self.lf {
             out.append(contentsOf: Self.crlf)

@@ -162,7 +162,7 @@ public enum SevenBitBody {
             newHeader.appendField(name: "MIME-Version", value: "1.0")
         }
         out.append(contentsOf: newHeader.bytes)
-        out.append(contentsOf: QuotedPrintable.encode(Array(bytes[bodyStart..<entity.end])))
+        out.append(contentsOf: QuotedPrintable.encode(bytes[bodyStart..<entity.end]))
     }
 
     private static func field(_ name: String, _ value: String) -> RawMessage.Field {

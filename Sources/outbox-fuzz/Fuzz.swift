@@ -11,12 +11,19 @@ import OutboxCore
 /// exits 1 on any violation.
 ///
 /// Usage: outbox-fuzz SPOOL_INPUTS CONFIG_INPUTS [SEED] [SCRATCH_DIR]
+///        outbox-fuzz --structured COUNT MAX_SIZE [SEED]   (structure-aware hostile inputs, each
+///        timed and measured; see Fuzz+Structured.swift)
 ///        outbox-fuzz --files COUNT SPOOL_DIR [SEED]   (writes COUNT mutated spool files the
 ///        producer way, tmp/ then rename into new/, for the end-to-end check)
 @main
 struct Fuzz {
     static func main() async {
         let arguments = CommandLine.arguments
+        if arguments.count > 3 && arguments[1] == "--structured" {
+            exit(structured(
+                count: Int(arguments[2]) ?? 10_000, maximumSize: Int(arguments[3]) ?? 26_214_400,
+                seed: arguments.count > 4 ? UInt64(arguments[4]) ?? 1 : 1))
+        }
         if arguments.count > 3 && arguments[1] == "--files" {
             writeFiles(count: Int(arguments[2]) ?? 200, spool: arguments[3], seed: arguments.count > 4 ? UInt64(arguments[4]) ?? 1 : 1)
             return

@@ -145,4 +145,20 @@ struct HostileSpoolTests {
         #expect(refused.stderr.contains("MIME parts are nested more than 100 levels deep"), "\(refused.stderr)")
         #expect(daemon.terminate() == 0)
     }
+
+    @Test("outbox show prints header control characters escaped, never raw to the admin's terminal (finding 8)")
+    func showEscapesControlCharacters() async throws {
+        let rejecting = try SMTPTestServer(arguments: ["--reject-rcpt", "erin@example.org=550"])
+        let daemon = DaemonUnderTest()
+        daemon.configure(smtp: ["host: 127.0.0.1", "port: \(rejecting.port)"])
+        try await daemon.start()
+        try daemon.drop("esc.eml", "From: a@example.org\nTo: erin@example.org\nSubject: \u{1B}]0;owned\u{07}\u{1B}[2Jclear\n\nx\n")
+        #expect(await eventually { CLITests.state(daemon, recipient: "erin@example.org") == "failed" }, "\(daemon.logText)")
+        let id = try CLITests.id(daemon, recipient: "erin@example.org")
+        let show = try CLITests.outbox(daemon, ["show", id])
+        #expect(show.status == 0, "\(show.stderr)")
+        #expect(!show.stdout.unicodeScalars.contains { $0.value < 0x20 && $0 != "\n" }, "\(show.stdout.debugDescription)")
+        #expect(show.stdout.contains("  Subject: \\x1B]0;owned\\x07\\x1B[2Jclear\n"), "\(show.stdout)")
+        #expect(daemon.terminate() == 0)
+    }
 }

@@ -17,7 +17,7 @@ extension IncomingMessage {
         let senders = raw.values(of: Self.envelopeSenderField)
         let recipientValues = raw.values(of: Self.envelopeRecipientsField)
         guard !senders.isEmpty || !recipientValues.isEmpty else {
-            try self.init(eml: raw.bytes, context: context)
+            try self.init(normalized: raw, context: context, envelopeSender: nil, envelopeRecipients: nil)
             return
         }
         raw.removeFields(named: Self.envelopeSenderField)
@@ -53,7 +53,7 @@ extension IncomingMessage {
         // The sendmail -t parser does the rest (Bcc removal, Date, Message-ID, From when missing);
         // header addresses the explicit envelope replaces are not interpreted.
         try self.init(
-            eml: raw.bytes, context: context, envelopeSender: sender,
+            normalized: raw, context: context, envelopeSender: sender,
             envelopeRecipients: recipients.isEmpty ? nil : recipients)
     }
 }

@@ -28,17 +28,42 @@ public struct MIMEPart: Sendable, Hashable {
 
     /// A UTF-8 text part (`text/plain` or `text/html`): 7bit when it already is plain ASCII with
     /// short lines, quoted-printable otherwise.
+    ///
+    /// One pass over the text and no per-line allocation (a text of millions of empty lines took
+    /// hundreds of MB as arrays of lines, issue 14); CRLF, LF and CR all end a line.
     public static func text(_ text: String, subtype: String) -> MIMEPart {
-        let lines = TextLines.split(text)
-        let isSevenBit = lines.allSatisfy { line in
-            line.count <= 998 && line.allSatisfy { ($0 >= 0x20 && $0 < 0x7F) || $0 == 0x09 }
+        let bytes = Array(text.utf8)
+        var isSevenBit = true
+        var lineLength = 0
+        for byte in bytes {
+            if byte == 0x0D || byte == 0x0A {
+                lineLength = 0
+                continue
+            }
+            lineLength += 1
+            if lineLength > 998 || !((byte >= 0x20 && byte < 0x7F) || byte == 0x09) {
+                isSevenBit = false
+                break
+            }
         }
         let charset = isSevenBit ? "us-ascii" : "utf-8"
-        let body: [UInt8]
+        var body: [UInt8] = []
         if isSevenBit {
-            body = Array(lines.map { String(decoding: $0, as: UTF8.self) }.joined(separator: "\r\n").utf8)
+            body.reserveCapacity(bytes.count + bytes.count / 16)
+            var index = 0
+            while index < bytes.count {
+                let byte = bytes[index]
+                if byte == 0x0D || byte == 0x0A {
+                    body.append(0x0D)
+                    body.append(0x0A)
+                    index += byte == 0x0D && index + 1 < bytes.count && bytes[index + 1] == 0x0A ? 2 : 1
+                } else {
+                    body.append(byte)
+                    index += 1
+                }
+            }
         } else {
-            body = QuotedPrintable.encode(text)
+            body = QuotedPrintable.encode(bytes)
         }
         return MIMEPart(
             fields: [
