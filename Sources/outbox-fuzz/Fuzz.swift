@@ -13,10 +13,14 @@ import OutboxCore
 /// Usage: outbox-fuzz SPOOL_INPUTS CONFIG_INPUTS [SEED] [SCRATCH_DIR]
 ///        outbox-fuzz --files COUNT SPOOL_DIR [SEED]   (writes COUNT mutated spool files the
 ///        producer way, tmp/ then rename into new/, for the end-to-end check)
+///        outbox-fuzz --smtp SESSIONS [SEED]   (the SMTP listener's conversation: SMTPConversationFuzz)
 @main
 struct Fuzz {
     static func main() async {
         let arguments = CommandLine.arguments
+        if arguments.count > 2 && arguments[1] == "--smtp" {
+            exit(SMTPConversationFuzz.run(sessions: Int(arguments[2]) ?? 10_000, seed: arguments.count > 3 ? UInt64(arguments[3]) ?? 1 : 1))
+        }
         if arguments.count > 3 && arguments[1] == "--files" {
             writeFiles(count: Int(arguments[2]) ?? 200, spool: arguments[3], seed: arguments.count > 4 ? UInt64(arguments[4]) ?? 1 : 1)
             return
