@@ -115,7 +115,7 @@ let package = Package(
         ),
 
         // MARK: The fault suite's parser fuzzer (bench/faults.sh fuzz)
-        .executableTarget(name: "outbox-fuzz", dependencies: ["OutboxCore", "OutboxConfig"]),
+        .executableTarget(name: "outbox-fuzz", dependencies: ["OutboxCore", "OutboxConfig", "OutboxSMTPServer"]),
 
         // MARK: Tests
         .testTarget(name: "OutboxCoreTests", dependencies: ["OutboxCore"]),

@@ -26,6 +26,15 @@
 #                         a newline, 250 bytes) into a running daemon's spool: each queued or
 #                         quarantined with a reason, failed/ small, new/ empty but for the one
 #                         non-empty directory (reported once). Default 1000000 2000 200 20000.
+#   smtp-kill9 [N] [KILLS] a client submits N messages over SMTP (one connection each, resubmitting
+#                         after a refused or cut connection, as a real client does) while outboxd is
+#                         SIGKILLed KILLS times and restarted: every message that got its 250 is
+#                         delivered (lost = 0); a message is duplicated only when a kill fell between
+#                         its commit and the client reading the 250 (at most 1 per kill for one
+#                         client), or in delivery (at most 1 per worker per kill). Default 5000 20.
+#   smtp-fuzz [SESSIONS]  random and pipelined SMTP command streams, long lines, bare CR/LF and
+#                         binary DATA through the listener's conversation in-process (outbox-fuzz
+#                         --smtp): 0 crashes, every reply well-formed. Default 100000.
 #   smoke                 a small run of every scenario (for CI, about two minutes).
 #
 # BENCH_CONFIG=release builds and runs the release binaries (default debug). FAULTS_DIR is the
@@ -45,7 +54,7 @@ config=${BENCH_CONFIG:-debug}
 if [[ $scenario == smoke ]]; then
     export FAULTS_MAIL_DELAY=${FAULTS_MAIL_DELAY:-0.02}  # so that kill9's 10 kills fall inside the drain
     status=0
-    for run in "kill9 1000 10" "flapping 400" "disk-full 600" "two-daemons 300" "corrupt-db" "fuzz 50000 300 40 1000"; do
+    for run in "kill9 1000 10" "flapping 400" "disk-full 600" "two-daemons 300" "corrupt-db" "fuzz 50000 300 40 1000" "smtp-kill9 500 5" "smtp-fuzz 20000"; do
         bash "$0" $run || status=1
     done
     exit $status
@@ -392,9 +401,67 @@ scenario_fuzz() {
     return $status
 }
 
+scenario_smtp_fuzz() {
+    local flags=(-c "$config")
+    [[ $config == release ]] && flags+=(--static-swift-stdlib)
+    swift build "${flags[@]}" --product outbox-fuzz >/dev/null
+    "$bin/outbox-fuzz" --smtp "${1:-100000}" "${FUZZ_SEED:-$RANDOM}"
+}
+
+scenario_smtp_kill9() {
+    local n=${1:-5000} kills=${2:-20} dir=$work/outboxd listen_port
+    server_start 0
+    mkdir -p "$dir"
+    listen_port=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    outboxd_configure "$dir" "$sink_port" true
+    printf 'listen:\n  addresses: 127.0.0.1:%s\n' "$listen_port" >> "$dir/outbox.yaml"
+    outboxd_start "$dir"
+    # log.level is warning here: wait for the port rather than for the "Listening" notice.
+    listening() { /usr/bin/python3 -c 'import socket, sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1).close()' "$listen_port"; }
+    wait_until 20 listening || { echo "faults: the listener did not start" >&2; return 1; }
+    /usr/bin/python3 scripts/smtp-submit-loop.py --port "$listen_port" --count "$n" --acked "$work/acked.txt" --tag k9 \
+        --deadline 1200 > "$work/loop.out" 2>&1 &
+    local loop_pid=$! done_kills=0
+    while (( done_kills < kills )) && kill -0 "$loop_pid" 2>/dev/null; do
+        sleep "0.$(( RANDOM % 900 + 100 ))"
+        kill -KILL "$outboxd_pid" 2>/dev/null || true
+        wait "$outboxd_pid" 2>/dev/null || true
+        done_kills=$((done_kills + 1))
+        outboxd_start "$dir"
+        wait_until 20 listening || true
+    done
+    wait "$loop_pid"
+    local acked
+    acked=$(wc -l < "$work/acked.txt")
+    wait_until 1200 "[[ \$(outboxd_count $dir sent) -ge $acked ]]" || echo "faults: the queue did not drain" >&2
+    sleep 1
+    outboxd_stop
+    local result status=0
+    result=$(/usr/bin/python3 - "$work/received" "$work/acked.txt" <<'PY'
+import collections, json, os, re, sys
+folder, acked = sys.argv[1], [l.split()[0] for l in open(sys.argv[2]) if l.strip()]
+seen = collections.Counter()
+for name in os.listdir(folder) if os.path.isdir(folder) else []:
+    if name.endswith(".json"):
+        m = re.search(r"Subject: (k9-\d{6})", json.load(open(os.path.join(folder, name)))["data"])
+        if m:
+            seen[m.group(1)] += 1
+lost = [t for t in acked if seen[t] == 0]
+print("acked=%d lost=%d duplicated=%d" % (len(acked), len(lost), sum(c - 1 for c in seen.values() if c > 1)))
+sys.exit(1 if lost else 0)
+PY
+) || status=1
+    local dup=${result##*duplicated=}
+    # The bound: per kill, one client session's lost 250 plus one message per delivery worker.
+    (( dup <= done_kills * (1 + OUTBOXD_WORKERS) )) || { echo "faults: more duplicates than the bound" >&2; status=1; }
+    echo "smtp-kill9: kills=$done_kills messages=$n $result bound=$(( done_kills * (1 + OUTBOXD_WORKERS) )) client: $(cat "$work/loop.out")"
+    (( $(wc -l < "$work/acked.txt") == n )) || { echo "faults: the client did not finish" >&2; status=1; }
+    return $status
+}
+
 case $scenario in
-    kill9 | flapping | disk-full | two-daemons | corrupt-db | fuzz) ;;
-    *) echo "usage: $0 kill9|flapping|disk-full|two-daemons|corrupt-db|fuzz|smoke [ARGS]" >&2; exit 64 ;;
+    kill9 | flapping | disk-full | two-daemons | corrupt-db | fuzz | smtp-kill9 | smtp-fuzz) ;;
+    *) echo "usage: $0 kill9|flapping|disk-full|two-daemons|corrupt-db|fuzz|smtp-kill9|smtp-fuzz|smoke [ARGS]" >&2; exit 64 ;;
 esac
 build
 rm -rf "$work"; mkdir -p "$work"

@@ -15,10 +15,14 @@ import OutboxCore
 ///        timed and measured; see Fuzz+Structured.swift)
 ///        outbox-fuzz --files COUNT SPOOL_DIR [SEED]   (writes COUNT mutated spool files the
 ///        producer way, tmp/ then rename into new/, for the end-to-end check)
+///        outbox-fuzz --smtp SESSIONS [SEED]   (the SMTP listener's conversation: SMTPConversationFuzz)
 @main
 struct Fuzz {
     static func main() async {
         let arguments = CommandLine.arguments
+        if arguments.count > 2 && arguments[1] == "--smtp" {
+            exit(SMTPConversationFuzz.run(sessions: Int(arguments[2]) ?? 10_000, seed: arguments.count > 3 ? UInt64(arguments[3]) ?? 1 : 1))
+        }
         if arguments.count > 3 && arguments[1] == "--structured" {
             exit(structured(
                 count: Int(arguments[2]) ?? 10_000, maximumSize: Int(arguments[3]) ?? 26_214_400,
