@@ -35,6 +35,9 @@ struct MetricsServer: Service {
                     .bind(host: endpoint.host, port: endpoint.port) { channel in
                         channel.eventLoop.makeCompletedFuture {
                             try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+                            // A client that connects and says nothing is dropped after 10 s.
+                            try channel.pipeline.syncOperations.addHandlers(
+                                IdleStateHandler(readTimeout: .seconds(10)), CloseWhenIdle())
                             return try Connection(wrappingChannelSynchronously: channel)
                         }
                     }
@@ -105,6 +108,19 @@ struct MetricsServer: Service {
         } catch {
             logger.error("Cannot read the queue for metrics", metadata: ["error": "\(error)"])
             return (.serviceUnavailable, "text/plain; charset=utf-8", "cannot read the queue: \(error)\n")
+        }
+    }
+}
+
+/// Closes a connection when ``IdleStateHandler`` reports it idle.
+private final class CloseWhenIdle: ChannelInboundHandler, Sendable {
+    typealias InboundIn = NIOAny
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent {
+            context.close(promise: nil)
+        } else {
+            context.fireUserInboundEventTriggered(event)
         }
     }
 }
