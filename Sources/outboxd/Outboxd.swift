@@ -31,6 +31,7 @@ struct Outboxd: AsyncParsableCommand {
         let configuration: OutboxConfiguration
         do {
             configuration = try await OutboxConfiguration.load(file: config)
+            try OutboxConfiguration.requirePrivatePassword(file: config)
         } catch {
             printError("outboxd: \(error)")
             throw ExitCode(78)  // EX_CONFIG
@@ -54,7 +55,9 @@ struct Outboxd: AsyncParsableCommand {
         let path = config
         do {
             try await Daemon.run(configuration: configuration, logger: logger) {
-                try await OutboxConfiguration.load(file: path)
+                let configuration = try await OutboxConfiguration.load(file: path)
+                try OutboxConfiguration.requirePrivatePassword(file: path)
+                return configuration
             }
         } catch {
             logger.critical("Cannot start", metadata: ["error": "\(error)"])

@@ -125,25 +125,30 @@ final class DaemonUnderTest {
     init(scratch: Scratch = Scratch()) { self.scratch = scratch }
 
     /// Writes the configuration: the state paths are filled in, `smtp` and `extra` are YAML lines.
-    func configure(smtp: [String], extra: String = "") {
+    /// `queue` lines go under `queue:` after the database.
+    func configure(smtp: [String], queue: [String] = [], extra: String = "") {
         let yaml = """
             smtp:
             \(smtp.map { "  " + $0 }.joined(separator: "\n"))
             queue:
               database: \(database)
+            \(queue.map { "  " + $0 + "\n" }.joined())
             spool:
               directory: \(spool)
             \(extra)
             """
-        FileManager.default.createFile(atPath: configPath, contents: Data(yaml.utf8))
+        // Owner-only, as outboxd requires of a file that holds smtp.password.
+        FileManager.default.createFile(atPath: configPath, contents: Data(yaml.utf8), attributes: [.posixPermissions: 0o600])
     }
 
     /// Starts outboxd and waits until it has opened the queue and watches the spool.
     /// - Parameter notifySocket: a stand-in for systemd's `$NOTIFY_SOCKET` (see NotifySocket).
-    func start(notifySocket: String? = nil) async throws {
+    /// - Parameter extraEnvironment: added to the test process's environment (e.g. `CREDENTIALS_DIRECTORY`).
+    func start(notifySocket: String? = nil, extraEnvironment: [String: String] = [:]) async throws {
         let readyBefore = occurrences(of: "] Ready")
         var environment = ProcessInfo.processInfo.environment
         environment["NOTIFY_SOCKET"] = notifySocket
+        environment.merge(extraEnvironment) { _, new in new }
         let process = try ChildProcess(Paths.outboxd, ["--config", configPath], environment: environment, outputPath: logPath)
         self.process = process
         guard await eventually({ occurrences(of: "] Ready") > readyBefore || !process.isRunning }), process.isRunning else {
