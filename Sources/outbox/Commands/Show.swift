@@ -37,6 +37,11 @@ struct Show: AsyncParsableCommand {
         }
         guard let detail else { throw ExitStatus.dataError.fail("no message with queue id \(queueID)") }
         if body {
+            if let dropped = detail.contentDroppedAt {
+                throw ExitStatus.noInput.fail(
+                    "the content of message \(queueID) was dropped after delivery \(dropped.relative(to: now)) "
+                        + "(queue.keep_sent_content is off); `outbox show \(queueID)` has its headers, recipients and attempts")
+            }
             FileHandle.standardOutput.write(Data(detail.content))
         } else {
             print(Self.describe(detail, now: now), terminator: "")
@@ -61,6 +66,9 @@ struct Show: AsyncParsableCommand {
             ("Sender", entry.sender.isEmpty ? "<>" : entry.sender),
         ]
         if let error = entry.lastError { fields.append(("Last error", error)) }
+        if let dropped = detail.contentDroppedAt {
+            fields.append(("Content", "body dropped after delivery \(dropped.relative(to: now)); headers kept"))
+        }
         var out = fields.map { "\($0.0 + ":")".padding(toLength: 12, withPad: " ", startingAt: 0) + $0.1 }
             .joined(separator: "\n") + "\n"
 
