@@ -32,6 +32,8 @@ let package = Package(
         // MARK: C libraries (Debian -dev packages) and their thin Swift wrappers
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
+        // Only for sqlite3_db_config (variadic); every other SQLite call goes through GRDB.
+        .systemLibrary(name: "CSQLiteConfig", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .target(name: "Curl", dependencies: ["CCurl"]),
         .target(
             name: "Systemd",
@@ -51,7 +53,7 @@ let package = Package(
         ),
         .target(
             name: "OutboxStore",
-            dependencies: ["OutboxCore", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["OutboxCore", "CSQLiteConfig", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .target(
             name: "OutboxDelivery",

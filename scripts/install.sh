@@ -92,7 +92,9 @@ fi
 
 # MARK: configuration
 
-# Producers (group outbox) may read the configuration; the password is not in it (see outboxd.service).
+# Producers (group outbox) may read the configuration, so the password must not be in it: outboxd refuses to
+# start when smtp.password is set in a file its group or others can read. It goes in /etc/outbox/smtp.password
+# (0600 root), loaded as a credential (see outboxd.service).
 if [[ $live == 1 ]]; then
     install -d -m 0750 -o root -g outbox /etc/outbox
 else

@@ -20,6 +20,8 @@ enum ConfigSchema {
         "delivery.workers": .int, "delivery.first_retry": .duration, "delivery.max_retry_delay": .duration,
         "delivery.backoff_factor": .int, "delivery.lifetime": .duration, "delivery.rate_limit": .int, "delivery.failure_notice_to": .string,
         "log.level": .string,
+        "queue.keep_sent": .duration, "queue.keep_failed": .duration, "queue.keep_sent_content": .bool,
+        "delivery.max_recipients_per_transaction": .int,
         "smtp.from_policy": .string,
         // smtp.oauth2: a mapping inside smtp (OAuth2Settings)
         "smtp.oauth2.provider": .string, "smtp.oauth2.tenant": .string, "smtp.oauth2.client_id": .string,

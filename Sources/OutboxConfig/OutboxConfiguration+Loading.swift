@@ -169,6 +169,9 @@ extension OutboxConfiguration {
 
         var queue = QueueSettings()
         queue.database = try values.path("queue.database") ?? queue.database
+        queue.keepSent = try values.duration("queue.keep_sent") ?? queue.keepSent
+        queue.keepFailed = try values.duration("queue.keep_failed") ?? queue.keepFailed
+        queue.keepSentContent = try values.bool("queue.keep_sent_content") ?? queue.keepSentContent
         var spool = SpoolSettings()
         spool.directory = try values.path("spool.directory") ?? spool.directory
         spool.rescanInterval = try values.duration("spool.rescan_interval") ?? spool.rescanInterval
@@ -196,6 +199,12 @@ extension OutboxConfiguration {
             } catch {
                 throw ConfigurationError(source: source, key: "delivery.failure_notice_to", problem: "not a valid address: \(error)")
             }
+        }
+        if let limit = try values.int("delivery.max_recipients_per_transaction") {
+            guard (1...10_000).contains(limit) else {
+                throw ConfigurationError(source: source, key: "delivery.max_recipients_per_transaction", problem: "must be from 1 to 10000, got \(limit)")
+            }
+            delivery.maxRecipientsPerTransaction = limit
         }
         delivery.retry.firstDelay = try values.duration("delivery.first_retry") ?? delivery.retry.firstDelay
         delivery.retry.maximumDelay = try values.duration("delivery.max_retry_delay") ?? delivery.retry.maximumDelay

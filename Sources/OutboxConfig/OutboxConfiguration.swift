@@ -115,9 +115,19 @@ extension SMTPSettings: CustomStringConvertible, CustomDebugStringConvertible {
     public var debugDescription: String { description }
 }
 
-/// Keys under `queue:`: `database` (path, default /var/lib/outbox/queue.sqlite3).
+/// Keys under `queue:`:
+/// - `database` (path, default /var/lib/outbox/queue.sqlite3).
+/// - `keep_sent` (duration, default 7d): a sent message's record (envelope, headers, recipients'
+///   results, attempts) is deleted this long after delivery.
+/// - `keep_failed` (duration, default 30d): a failed message, content included (so `outbox
+///   requeue` works), is deleted this long after it failed.
+/// - `keep_sent_content` (bool, default false): keep a sent message's body until its record is
+///   deleted; by default only its headers remain once it is delivered.
 public struct QueueSettings: Sendable, Hashable {
     public var database = "/var/lib/outbox/queue.sqlite3"
+    public var keepSent: Duration = .seconds(7 * 86_400)
+    public var keepFailed: Duration = .seconds(30 * 86_400)
+    public var keepSentContent = false
     public init() {}
 }
 
@@ -139,8 +149,12 @@ public struct SpoolSettings: Sendable, Hashable {
 /// - `rate_limit` (int ≥ 1, optional, default unlimited): at most this many messages a minute.
 /// - `failure_notice_to` (address, optional): gets a short notice of each recipient that failed
 ///   for good (never about a notice).
+/// - `max_recipients_per_transaction` (int 1–10000, default 100): a message with more recipients
+///   goes out in several SMTP transactions (Postfix uses 50); each recipient's result is kept, so
+///   a retry never repeats one already delivered.
 public struct DeliverySettings: Sendable, Hashable {
     public var workers = 4
+    public var maxRecipientsPerTransaction = 100
     public var rateLimit: Int? = nil
     public var failureNoticeTo: EmailAddress? = nil
     public var retry = RetryPolicy()

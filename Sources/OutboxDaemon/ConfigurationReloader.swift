@@ -120,7 +120,9 @@ struct ConfigurationReloader: Service {
             $0.generation += 1
             $0.changes &+= 1
         }
-        var groupConfiguration = ServiceGroupConfiguration(services: [intake, dispatcher], logger: context.logger)
+        context.store.setKeepsSentContent(configuration.queue.keepSentContent)
+        let sweeper = RetentionSweeper(queue: configuration.queue, store: context.store, logger: context.logger, now: context.now)
+        var groupConfiguration = ServiceGroupConfiguration(services: [intake, dispatcher, sweeper], logger: context.logger)
         // Within the outer group's 20 s: in-flight sends get 15 s, then curl is aborted and leases released.
         groupConfiguration.maximumGracefulShutdownDuration = .seconds(15)
         groupConfiguration.maximumCancellationDuration = .seconds(3)

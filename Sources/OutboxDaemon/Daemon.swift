@@ -53,6 +53,19 @@ public enum Daemon {
         } catch {
             throw StartupError(description: "cannot open the queue \(path): \(error)")
         }
+        do {
+            // Once per file created before outboxd set auto_vacuum: one VACUUM (see QueueStore).
+            let clock = ContinuousClock()
+            let started = clock.now
+            if try await store.convertToIncrementalVacuum() {
+                logger.notice("Converted the queue file to incremental vacuum", metadata: [
+                    "outbox.duration_ms": "\((clock.now - started).wholeMilliseconds)",
+                ])
+            }
+        } catch {
+            logger.warning("Cannot convert the queue file to incremental vacuum; freed space stays in the file",
+                           metadata: ["error": "\(error)"])
+        }
         let spool = configuration.spool.directory
         for sub in ["", "/tmp", "/new", "/failed"] {
             let path = spool + sub

@@ -141,7 +141,15 @@ struct DeliveryDispatcher: Service {
 
     /// Sends `message` once and decides what its attempt means (state, next attempt, recipients).
     /// - Returns: nil when the shutdown deadline aborted the send (the message was given back).
-    private func attempt(_ message: ClaimedMessage, lane: Int) async -> MadeAttempt? {
+    private func attempt(_ claimed: ClaimedMessage, lane: Int) async -> MadeAttempt? {
+        // At most max_recipients_per_transaction recipients per transaction: this one takes the
+        // first still-queued ones (claims offer only those), the rest wait for the next.
+        var message = claimed
+        let untried = max(message.envelope.recipients.count - delivery.maxRecipientsPerTransaction, 0)
+        if untried > 0 {
+            message.envelope.recipients.removeLast(untried)
+            message.recipientPositions.removeLast(untried)
+        }
         let attempt = message.previousAttempts + 1
         let started = now()
         let clock = ContinuousClock()
@@ -162,7 +170,16 @@ struct DeliveryDispatcher: Service {
         var recipients = result.recipients
         var newState = RecipientResult.messageState(after: recipients, alreadySent: message.alreadySent)
         var nextAttempt: UnixTime?
-        if newState == .deferred {
+        let batchDecided = newState != .deferred
+        if untried > 0 && batchDecided {
+            // Every recipient of this batch is decided: the next batch is due at once. A batch
+            // with recipients put off (4xx) defers the message as usual, the rest included.
+            newState = .deferred
+            nextAttempt = started
+        } else if untried > 0 {
+            outcome = recipients.first(where: { $0.state == .queued }).map { .temporaryFailure(reason: $0.reply) } ?? outcome
+        }
+        if newState == .deferred && nextAttempt == nil {
             if outcome.kind != .configuration, let pending = recipients.first(where: { $0.state == .queued }) {
                 // Delivered to or refused for some, put off for others: the message waits for
                 // those, and its last error is why.
@@ -180,6 +197,11 @@ struct DeliveryDispatcher: Service {
                     recipients[index].reply = "gave up after \(attempt) attempts (delivery.lifetime): \(recipients[index].reply)"
                 }
                 newState = RecipientResult.messageState(after: recipients, alreadySent: message.alreadySent)
+                if untried > 0 {
+                    // The batches not tried yet are past the lifetime too: the queue fails them
+                    // (recorded with the message's final state), as it does a whole message.
+                    newState = message.alreadySent > 0 || recipients.contains(where: { $0.state == .sent }) ? .sent : .failed
+                }
                 if newState == .failed {
                     outcome = .permanentFailure(reason: "gave up after \(attempt) attempts (delivery.lifetime): \(outcome.text)")
                 }
@@ -194,7 +216,8 @@ struct DeliveryDispatcher: Service {
         let record = AttemptRecord(startedAt: started, duration: duration, server: transport.destination,
                                    outcome: outcome, newState: newState, nextAttemptAt: nextAttempt,
                                    recipients: updates)
-        return MadeAttempt(message: message, record: record, recipients: recipients)
+        return MadeAttempt(message: message, record: record, recipients: recipients,
+                           continues: untried > 0 && batchDecided)
     }
 
     /// Says what a recorded attempt did: the log line, the status line, a failure notice.
@@ -236,6 +259,8 @@ struct DeliveryDispatcher: Service {
             return metadata
         }
         switch newState {
+        case .deferred where made.continues:
+            logger.info("Recipient batch done; the next batch follows", metadata: metadata())
         case .sent:
             logger.info("Message delivered", metadata: metadata())
         case .failed:
@@ -256,4 +281,6 @@ private struct MadeAttempt {
     var record: AttemptRecord
     /// The transport's per-recipient results (indices into the envelope's recipients).
     var recipients: [RecipientResult]
+    /// Every recipient of this batch is decided and more are waiting: the next batch is due now.
+    var continues = false
 }

@@ -63,6 +63,9 @@ public struct QueueMessageDetail: Sendable, Hashable {
     /// The message as stored: RFC 5322, CRLF line ends, Bcc removed, without the Email Prefix.
     public var content: [UInt8]
     public var attempts: [AttemptEntry]
+    /// When the body was dropped after delivery (`content` then holds the headers only); nil when
+    /// the content is whole.
+    public var contentDroppedAt: UnixTime? = nil
 }
 
 /// A failure reply and how often it was seen.
@@ -194,7 +197,7 @@ extension QueueStore {
         guard let entry = try await list(filter: QueueFilter(ids: [id]), now: now).first else { return nil }
         return try await pool.read { db in
             guard let row = try Row.fetchOne(db, sql: """
-                SELECT content, updated_at FROM message JOIN message_content ON message_id = id WHERE id = ?
+                SELECT content, dropped_at, updated_at FROM message JOIN message_content ON message_id = id WHERE id = ?
                 """,
                                              arguments: [id.rawValue])
             else { return nil }
@@ -206,7 +209,8 @@ extension QueueStore {
                              server: r["server"], outcome: r["outcome"], reply: r["reply"])
             }
             return QueueMessageDetail(entry: entry, updatedAt: UnixTime(milliseconds: row["updated_at"]),
-                                      content: [UInt8](row["content"] as Data), attempts: attempts)
+                                      content: [UInt8](row["content"] as Data), attempts: attempts,
+                                      contentDroppedAt: (row["dropped_at"] as Int64?).map(UnixTime.init(milliseconds:)))
         }
     }
 

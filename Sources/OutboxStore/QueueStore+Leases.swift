@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 public import OutboxCore
+import Synchronization
 
 /// A message taken out of the queue for one delivery attempt. While the lease lasts no other
 /// daemon (or worker) claims it; if the daemon dies, the lease lapses and the message is due again.
@@ -89,7 +90,7 @@ extension QueueStore {
     @discardableResult
     public func finish(_ id: QueueID, owner: String, attempt: AttemptRecord) async throws -> Bool {
         try await pool.write { db in
-            try Self.finish(db, id, owner: owner, attempt: attempt)
+            try Self.finish(db, id, owner: owner, attempt: attempt, dropsBody: !keepsSentContent.load(ordering: .relaxed))
         }
     }
 
@@ -98,9 +99,12 @@ extension QueueStore {
     /// Blocks the calling thread (``DeliveryLedger`` calls it from delivery lanes' own threads).
     /// - Returns: one result per turn, in order.
     func takeTurns(_ turns: [DeliveryTurn], now: UnixTime, owner: String, leaseFor duration: Duration) throws -> [DeliveryTurn.Result] {
-        try pool.write { db in
+        let dropsBody = !keepsSentContent.load(ordering: .relaxed)
+        return try pool.write { db in
             var results = try turns.map { turn in
-                DeliveryTurn.Result(recorded: try turn.finishing.map { try Self.finish(db, $0.id, owner: owner, attempt: $0.attempt) })
+                DeliveryTurn.Result(recorded: try turn.finishing.map {
+                    try Self.finish(db, $0.id, owner: owner, attempt: $0.attempt, dropsBody: dropsBody)
+                })
             }
             let wanted = turns.indices.filter { turns[$0].claims }
             guard !wanted.isEmpty else { return results }
@@ -176,7 +180,8 @@ extension QueueStore {
         }
     }
 
-    static func finish(_ db: Database, _ id: QueueID, owner: String, attempt: AttemptRecord) throws -> Bool {
+    /// - Parameter dropsBody: a message now sent keeps only its headers (`queue.keep_sent_content` off).
+    static func finish(_ db: Database, _ id: QueueID, owner: String, attempt: AttemptRecord, dropsBody: Bool) throws -> Bool {
         try db.cachedStatement(sql: """
             UPDATE message SET state = ?, attempts = attempts + 1, updated_at = ?,
                 next_attempt_at = COALESCE(?, next_attempt_at), last_error = ?,
@@ -185,9 +190,12 @@ extension QueueStore {
             """).execute(
                 arguments: [attempt.newState.rawValue, (attempt.startedAt + attempt.duration).milliseconds,
                             attempt.nextAttemptAt?.milliseconds,
-                            attempt.newState == .sent ? nil : attempt.outcome.text,
+                            attempt.newState == .sent || attempt.outcome.kind == .delivered ? nil : attempt.outcome.text,
                             id.rawValue, owner])
         guard db.changesCount == 1 else { return false }
+        if dropsBody && attempt.newState == .sent {
+            try dropBody(db, id, at: attempt.startedAt + attempt.duration)
+        }
         var history: [String] = []
         for update in attempt.recipients {
             try db.cachedStatement(
@@ -202,6 +210,11 @@ extension QueueStore {
             try db.cachedStatement(
                 sql: "UPDATE recipient SET state = ?, last_reply = ? WHERE message_id = ? AND state = 'queued'"
             ).execute(arguments: [attempt.newState.rawValue, attempt.outcome.text, id.rawValue])
+        } else if attempt.newState == .sent || attempt.newState == .failed {
+            // Recipients of batches never tried (the message gave up first) fail with it.
+            try db.cachedStatement(
+                sql: "UPDATE recipient SET state = 'failed', last_reply = ? WHERE message_id = ? AND state = 'queued'"
+            ).execute(arguments: [attempt.outcome.text, id.rawValue])
         }
         try db.cachedStatement(sql: """
             INSERT INTO attempt (message_id, started_at, duration_ms, server, outcome, reply, recipients)

@@ -112,6 +112,20 @@ extension QueueStore {
                 END;
                 """)
         }
+        migrator.registerMigration("v5-retention: sent content dropped, finished messages purged by age") { db in
+            // message_finished finds what queue.keep_sent / keep_failed expire without a scan (its
+            // condition is spelled out in every query: a bound state would not match it). dropped_at
+            // is when a sent message's body was removed (nil: the content is whole). Mail sent
+            // before this version loses its body now: the new default applies to the whole file.
+            try db.execute(sql: """
+                CREATE INDEX message_finished ON message(state, updated_at) WHERE state IN ('sent', 'failed');
+                ALTER TABLE message_content ADD COLUMN dropped_at INTEGER;
+                UPDATE message_content SET content = CASE WHEN instr(content, X'0D0A0D0A') > 0
+                        THEN substr(content, 1, instr(content, X'0D0A0D0A') + 1) ELSE content END,
+                    dropped_at = CAST(strftime('%s', 'now') AS INTEGER) * 1000
+                WHERE message_id IN (SELECT id FROM message WHERE state = 'sent');
+                """)
+        }
         return migrator
     }
 }

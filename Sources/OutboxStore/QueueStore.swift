@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import OutboxCore
+import Synchronization
 
 /// The durable queue: one SQLite file in WAL mode with `synchronous = FULL`, shared by the daemon
 /// (reads and writes) and the `outbox` CLI (reads, and admin actions).
@@ -10,6 +11,8 @@ import OutboxCore
 /// returns has committed: after `enqueue` the message survives a power cut.
 public final class QueueStore: Sendable {
     let pool: DatabasePool
+    /// `queue.keep_sent_content`: see ``setKeepsSentContent(_:)``.
+    let keepsSentContent = Atomic<Bool>(false)
     /// The file, for messages.
     public let path: String
 
@@ -21,6 +24,7 @@ public final class QueueStore: Sendable {
         configuration.label = "outbox.queue"
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA foreign_keys = ON")
+            try Self.harden(db, writable: !readOnly)
             // 512 KiB of page cache per connection instead of 2 MiB: the kernel's page cache holds
             // the file anyway, and a daemon with a writer and several readers should stay small.
             try db.execute(sql: "PRAGMA cache_size = -512")

@@ -36,6 +36,7 @@ struct Outboxd: AsyncParsableCommand {
         let configuration: OutboxConfiguration
         do {
             configuration = try await OutboxConfiguration.load(file: config, requiringSecrets: true)
+            try OutboxConfiguration.requirePrivatePassword(file: config)
         } catch {
             printError("outboxd: \(error)")
             throw ExitCode(78)  // EX_CONFIG
@@ -63,7 +64,9 @@ struct Outboxd: AsyncParsableCommand {
         let path = config
         do {
             try await Daemon.run(configuration: configuration, logger: logger, metrics: metrics) {
-                try await OutboxConfiguration.load(file: path, requiringSecrets: true)
+                let configuration = try await OutboxConfiguration.load(file: path, requiringSecrets: true)
+                try OutboxConfiguration.requirePrivatePassword(file: path)
+                return configuration
             }
         } catch {
             logger.critical("Cannot start", metadata: ["error": "\(error)"])

@@ -342,7 +342,7 @@ struct CLITests {
     static func checkConfig(_ smtp: [String]) throws -> (status: Int32, stdout: String, stderr: String, lines: [String]) {
         let scratch = Scratch()
         let path = scratch.file("outbox.yaml")
-        FileManager.default.createFile(atPath: path, contents: Data(("smtp:\n" + smtp.map { "  \($0)\n" }.joined()).utf8))
+        FileManager.default.createFile(atPath: path, contents: Data(("smtp:\n" + smtp.map { "  \($0)\n" }.joined()).utf8), attributes: [.posixPermissions: 0o600])
         let result = try run(Paths.outbox, ["check-config", "--config", path], environment: [:])
         return (result.status, result.stdout, result.stderr, result.stdout.split(separator: "\n").map(String.init))
     }

@@ -129,17 +129,20 @@ final class DaemonUnderTest {
     init(scratch: Scratch = Scratch()) { self.scratch = scratch }
 
     /// Writes the configuration: the state paths are filled in, `smtp` and `extra` are YAML lines.
-    func configure(smtp: [String], extra: String = "") {
+    /// `queue` lines go under `queue:` after the database.
+    func configure(smtp: [String], queue: [String] = [], extra: String = "") {
         let yaml = """
             smtp:
             \(smtp.map { "  " + $0 }.joined(separator: "\n"))
             queue:
               database: \(database)
+            \(queue.map { "  " + $0 + "\n" }.joined())
             spool:
               directory: \(spool)
             \(extra)
             """
-        FileManager.default.createFile(atPath: configPath, contents: Data(yaml.utf8))
+        // Owner-only, as outboxd requires of a file that holds smtp.password.
+        FileManager.default.createFile(atPath: configPath, contents: Data(yaml.utf8), attributes: [.posixPermissions: 0o600])
     }
 
     /// The stand-in for systemd's `$NOTIFY_SOCKET` that outboxd reports to (READY=1, STATUS=…).
@@ -149,13 +152,15 @@ final class DaemonUnderTest {
     /// and the spool watched), as `systemctl start` does.
     /// - Parameter notify: the socket to report to; by default one in the scratch directory, kept
     ///   across restarts of this daemon.
-    func start(notify given: NotifySocket? = nil) async throws {
+    /// - Parameter extraEnvironment: added to the test process's environment (e.g. `CREDENTIALS_DIRECTORY`).
+    func start(notify given: NotifySocket? = nil, extraEnvironment: [String: String] = [:]) async throws {
         let socket = try given ?? notify ?? NotifySocket(path: scratch.file("notify"))
         notify = socket
         let readyBefore = socket.receive().filter { $0.split(separator: "\n").contains("READY=1") }.count
         var environment = ProcessInfo.processInfo.environment
         environment["NOTIFY_SOCKET"] = socket.path
         environment.merge(self.environment) { _, added in added }
+        environment.merge(extraEnvironment) { _, new in new }
         let process = try ChildProcess(Paths.outboxd, ["--config", configPath], environment: environment, outputPath: logPath)
         self.process = process
         let ready = await eventually {

@@ -28,6 +28,11 @@ struct CheckConfig: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try await loadConfiguration(config)
+        do {
+            try OutboxConfiguration.requirePrivatePassword(file: config)
+        } catch {
+            throw ExitStatus.config.fail("\(error)")  // outboxd refuses to start with it
+        }
         print(Self.line("ok", "config", "\(config) is valid"))
         if !configuration.smtp.enabled {
             print(Self.line("note", "smtp", "smtp.enabled is false: outboxd queues mail and sends nothing"))

@@ -37,6 +37,11 @@ struct Show: AsyncParsableCommand {
         }
         guard let detail else { throw ExitStatus.dataError.fail("no message with queue id \(queueID)") }
         if body {
+            if let dropped = detail.contentDroppedAt {
+                throw ExitStatus.noInput.fail(
+                    "the content of message \(queueID) was dropped after delivery \(dropped.relative(to: now)) "
+                        + "(queue.keep_sent_content is off); `outbox show \(queueID)` has its headers, recipients and attempts")
+            }
             FileHandle.standardOutput.write(Data(detail.content))
         } else {
             print(Self.describe(detail, now: now), terminator: "")
@@ -62,6 +67,9 @@ struct Show: AsyncParsableCommand {
         ]
         if let origin = entry.origin { fields.insert(("Source", origin.escapingControlCharacters), at: 3) }
         if let error = entry.lastError { fields.append(("Last error", error.escapingControlCharacters)) }
+        if let dropped = detail.contentDroppedAt {
+            fields.append(("Content", "body dropped after delivery \(dropped.relative(to: now)); headers kept"))
+        }
         var out = fields.map { "\($0.0 + ":")".padding(toLength: 12, withPad: " ", startingAt: 0) + $0.1 }
             .joined(separator: "\n") + "\n"
 

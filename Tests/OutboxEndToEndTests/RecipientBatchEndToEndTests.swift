@@ -1,0 +1,43 @@
+import Foundation
+import Testing
+
+@Suite("Recipients in batches of delivery.max_recipients_per_transaction", .serialized)
+struct RecipientBatchEndToEndTests {
+    @Test("250 recipients go out in transactions of 100, 100 and 50; a 4xx in batch 2 retries only that recipient and the untried ones",
+          .timeLimit(.minutes(3)))
+    func batches() async throws {
+        let server = try SMTPTestServer(arguments: ["--reject-rcpt", "r150@example.org=451"])
+        let daemon = DaemonUnderTest()
+        daemon.configure(smtp: ["host: 127.0.0.1", "port: \(server.port)"],
+                         extra: "delivery:\n  first_retry: 1s\n  max_retry_delay: 1s\n")
+        try await daemon.start()
+        let addresses = (0..<250).map { "r\($0)@example.org" }
+        // Folded, one address a line: the header stays within SMTP's line limit.
+        try daemon.drop("many.eml", "From: admin@example.org\nTo: \(addresses.joined(separator: ",\n "))\nSubject: many\n\nhello\n")
+
+        // Batch 1 (r0–r99), batch 2 (r100–r199; r150 put off), then the retry: r150 again (451) and r200–r249.
+        #expect(await eventually { server.received().count == 3 }, "\(daemon.logText)")
+        let received = server.received()
+        #expect(received.map(\.rcpt_tos.count) == [100, 99, 50])
+        let delivered = received.flatMap(\.rcpt_tos)
+        #expect(Set(delivered).count == delivered.count, "no recipient got the message twice")
+        #expect(Set(delivered) == Set(addresses).subtracting(["r150@example.org"]))
+
+        // More retries of r150 alone send nothing more to anyone else.
+        #expect(await eventually { daemon.occurrences(of: "Message deferred") >= 3 }, "\(daemon.logText)")
+        #expect(server.received().count == 3)
+        let entry = try #require(try daemon.list().first)
+        #expect(entry["state"] as? String == "deferred")
+        #expect(daemon.logText.contains("Recipient batch done; the next batch follows"))
+        #expect(daemon.terminate() == 0)
+    }
+
+    @Test("A setting outside 1–10000 is refused at start (exit 78)")
+    func badSetting() throws {
+        let daemon = DaemonUnderTest()
+        daemon.configure(smtp: ["enabled: false"], extra: "delivery:\n  max_recipients_per_transaction: 0\n")
+        let result = try run(Paths.outboxd, ["--config", daemon.configPath])
+        #expect(result.status == 78)
+        #expect(result.stderr == "outboxd: \(daemon.configPath): delivery.max_recipients_per_transaction: must be from 1 to 10000, got 0\n")
+    }
+}
