@@ -231,7 +231,7 @@ struct OAuth2Tests {
         setup.credential("smtp.oauth2.client_secret", Self.secret)
         let notify = try NotifySocket(path: setup.scratch.file("notify"))
         let daemon = setup.daemon(Self.microsoftLines(setup), extra: "delivery:\n  first_retry: 1s\n  max_retry_delay: 2s\n")
-        try await daemon.start(notifySocket: notify.path)
+        try await daemon.start(notify: notify)
         try daemon.drop("1.eml", Self.message(1))
         #expect(await eventually { states(daemon) == ["deferred"] }, "\(daemon.logText)")
         let error = (try? daemon.list().first?["last_error"] as? String) ?? ""
@@ -287,7 +287,7 @@ struct OAuth2Tests {
         let lines = ["provider: google", "client_id: \(Self.clientID)", "token_url: \(setup.endpoint.url("/token"))"]
         let notify = try NotifySocket(path: setup.scratch.file("notify"))
         let daemon = setup.daemon(lines, extra: "log:\n  level: trace\n")
-        try await daemon.start(notifySocket: notify.path)
+        try await daemon.start(notify: notify)
         try daemon.drop("1.eml", Self.message(1))
         #expect(await eventually { states(daemon) == ["sent"] }, "\(daemon.logText)")
         #expect(daemon.terminate() == 0)
@@ -297,7 +297,7 @@ struct OAuth2Tests {
         #expect((attributes[.posixPermissions] as? Int) == 0o600)
 
         // The configured refresh token is now revoked at the endpoint: only the rotated one works.
-        try await daemon.start(notifySocket: notify.path)
+        try await daemon.start(notify: notify)
         try daemon.drop("2.eml", Self.message(2))
         #expect(await eventually { states(daemon) == ["sent", "sent"] }, "\(daemon.logText)\n\(setup.endpoint.requests)")
         #expect(setup.endpoint.requests == ["refresh_token \(Self.clientID) -> ok rotated", "refresh_token \(Self.clientID) -> ok rotated"],
