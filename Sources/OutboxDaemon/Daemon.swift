@@ -57,9 +57,16 @@ public enum Daemon {
             }
         }
         let owner = HostIdentity.leaseOwner(random: UInt64.random(in: 0...UInt64.max))
-        let recovered = try await store.recoverLeases { HostIdentity.isGone($0, currentOwner: owner) }
-        if recovered > 0 {
-            logger.notice("Returned messages left in flight by a stopped daemon to the queue", metadata: ["outbox.count": "\(recovered)"])
+        let leaseOwners = LeaseOwners(daemon: owner)
+        let recovered = try await store.recoverLeases { leaseOwners.status(of: $0) }
+        if recovered.released > 0 {
+            logger.notice("Returned messages left in flight by a stopped daemon to the queue",
+                          metadata: ["outbox.count": "\(recovered.released)"])
+        }
+        for id in recovered.held {
+            // Poison-message containment: this message was being sent at two unclean stops in a row.
+            logger.error("Message held: it was being sent at each of the last two unclean stops; release it to retry",
+                         metadata: ["outbox.queue_id": "\(id)", "outbox.reason": "\(QueueStore.poisonHoldReason)"])
         }
         let watcher: SpoolWatcher
         do {
@@ -76,7 +83,7 @@ public enum Daemon {
         let state = DaemonState()
         let doorbell = Doorbell()
         let context = ConfigurationReloader.Context(
-            store: store, doorbell: doorbell, state: state, notifier: notifier, logger: logger, owner: owner,
+            store: store, doorbell: doorbell, state: state, notifier: notifier, logger: logger, owner: owner, leaseOwners: leaseOwners,
             watchdog: notifier.watchdogInterval.map { WatchdogPolicy(interval: $0) }, now: now)
         // Intake and delivery; rebuilt with the new configuration on SIGHUP.
         let services = ConfigurationReloader(

@@ -24,6 +24,8 @@ struct DeliveryDispatcher: Service {
     let logger: Logger
     /// This daemon instance's lease owner id.
     let owner: String
+    /// Hands each worker its own lease owner id and judges everybody's (see ``LeaseOwners``).
+    let leaseOwners: LeaseOwners
     let leaseDuration: Duration
     let now: @Sendable () -> UnixTime
     let random: @Sendable () -> Double
@@ -48,7 +50,11 @@ struct DeliveryDispatcher: Service {
         if let limit = delivery.rateLimit {
             logger.notice("Sending at most \(limit) messages a minute (delivery.rate_limit)")
         }
-        let ledger = DeliveryLedger(store: store, owner: owner, leaseDuration: leaseDuration, now: now)
+        // A next attempt further ahead than the longest retry delay (with its jitter) was scheduled
+        // before the clock went back: such mail is due now rather than days later.
+        let overdueAfter = delivery.retry.maximumDelay * (1 + delivery.retry.jitter) + .seconds(60)
+        let ledger = DeliveryLedger(store: store, owner: owner, leaseDuration: leaseDuration, now: now,
+                                    judge: { [leaseOwners] in leaseOwners.status(of: $0) }, overdueAfter: overdueAfter)
         await withTaskGroup(of: Void.self) { group in
             for lane in 0..<delivery.workers {
                 // The worker runs on its lane's thread: sending and the (blocking) group commit
@@ -61,17 +67,30 @@ struct DeliveryDispatcher: Service {
     }
 
     private func work(lane: Int, gate: RateGate?, ledger: DeliveryLedger) async {
+        // This worker's own lease owner id: only it can record or release what it claimed, and no
+        // other worker takes its lease while it runs.
+        let me = leaseOwners.enlist()
+        defer { leaseOwners.retire(me) }
         // An attempt made but not recorded yet: it goes to the queue with the next claim, in one
-        // commit shared with the other workers' turns.
+        // commit shared with the other workers' turns. It is kept until it is on disk: a send's
+        // outcome is never dropped because the queue could not be written for a moment.
         var unrecorded: MadeAttempt?
         while true {
             state.update { $0.deliveryHeartbeats[lane] = .now }
             let generation = doorbell.generation
             let stopping = Task.isShuttingDownGracefully || Task.isCancelled
-            if let made = unrecorded, stopping || gate != nil {
+            if unrecorded != nil, stopping || gate != nil {
                 // Nothing more to claim, or the claim may wait for a sending slot: record it now.
-                await record(made, claimingNext: false, ledger: ledger)
-                unrecorded = nil
+                await record(&unrecorded, claimingNext: false, owner: me, ledger: ledger)
+                if let made = unrecorded {
+                    if stopping {
+                        logger.critical("Stopping with a delivery outcome that could not be recorded; the message is sent again after the restart",
+                                        metadata: ["outbox.queue_id": "\(made.message.id)"])
+                        return
+                    }
+                    await idle(after: generation, for: .seconds(5))
+                    continue
+                }
             }
             if stopping { return }
             if let gate {
@@ -82,8 +101,7 @@ struct DeliveryDispatcher: Service {
                     continue
                 }
             }
-            let next = await record(unrecorded, claimingNext: true, ledger: ledger)
-            unrecorded = nil
+            let next = await record(&unrecorded, claimingNext: true, owner: me, ledger: ledger)
             switch next {
             case .queueUnavailable:
                 await gate?.giveBack()
@@ -91,12 +109,12 @@ struct DeliveryDispatcher: Service {
             case .nothingDue:
                 await gate?.giveBack()
                 var wait = wakeInterval
-                if let due = try? await store.nextDueTime() {
+                if let due = try? await store.nextDueTime(now: now()) {
                     wait = min(max(due - now(), .milliseconds(10)), wait)
                 }
                 await idle(after: generation, for: wait)
             case .message(let message):
-                unrecorded = await attempt(message, lane: lane)
+                unrecorded = await attempt(message, lane: lane, owner: me)
             }
         }
     }
@@ -110,16 +128,18 @@ struct DeliveryDispatcher: Service {
         case message(ClaimedMessage)
     }
 
-    /// Commits `made` (when given) and, when `claimingNext`, leases the next due message.
+    /// Commits `made` (when given; set to nil once it is on disk) and, when `claimingNext`, leases
+    /// the next due message under `owner`.
     @discardableResult
-    private func record(_ made: MadeAttempt?, claimingNext: Bool, ledger: DeliveryLedger) async -> NextStep {
+    private func record(_ made: inout MadeAttempt?, claimingNext: Bool, owner: String, ledger: DeliveryLedger) async -> NextStep {
         let result: DeliveryTurn.Result
         do {
             // Blocks this lane's own thread until the shared commit is done (see the task's executor).
-            result = try ledger.take(DeliveryTurn(finishing: made.map { ($0.message.id, $0.record) }, claims: claimingNext))
+            result = try ledger.take(DeliveryTurn(
+                finishing: made.map { ($0.message.id, $0.record) }, claims: claimingNext, owner: owner))
         } catch {
             if let made {
-                logger.error("Cannot record a delivery outcome; the message will be retried when its lease ends",
+                logger.error("Cannot record a delivery outcome yet; it is kept and recorded when the queue can be written",
                              metadata: ["outbox.queue_id": "\(made.message.id)", "error": "\(error)"])
             }
             if claimingNext {
@@ -127,8 +147,9 @@ struct DeliveryDispatcher: Service {
             }
             return .queueUnavailable
         }
-        if let made {
-            await report(made, recorded: result.recorded ?? false)
+        if let recorded = made {
+            made = nil
+            await report(recorded, recorded: result.recorded ?? false)
         }
         return result.claimed.map(NextStep.message) ?? .nothingDue
     }
@@ -141,7 +162,7 @@ struct DeliveryDispatcher: Service {
 
     /// Sends `message` once and decides what its attempt means (state, next attempt, recipients).
     /// - Returns: nil when the shutdown deadline aborted the send (the message was given back).
-    private func attempt(_ message: ClaimedMessage, lane: Int) async -> MadeAttempt? {
+    private func attempt(_ message: ClaimedMessage, lane: Int, owner: String) async -> MadeAttempt? {
         let attempt = message.previousAttempts + 1
         let started = now()
         let clock = ContinuousClock()
@@ -206,8 +227,9 @@ struct DeliveryDispatcher: Service {
         var logger = logger
         logger[metadataKey: "outbox.queue_id"] = "\(message.id)"
         if !recorded {
-            logger.warning("The message changed while it was being sent (lease lost); outcome not recorded",
-                           metadata: ["outbox.outcome": "\(outcome.kind)"])
+            logger.warning(
+                "The message changed while it was being sent (lease lost); the attempt and its recipients' results were recorded, its state left as the queue has it",
+                metadata: ["outbox.outcome": "\(outcome.kind)"])
         } else {
             let failed = made.recipients.filter { $0.state == .failed && message.envelope.recipients.indices.contains($0.index) }
                 .map { FailureNotice.Failure(address: message.envelope.recipients[$0.index].value, reply: $0.reply) }

@@ -83,6 +83,10 @@ struct StatusReporter: Service {
         queue += ", \(counts[.failed]) failed"
         if counts[.held] > 0 { queue += ", \(counts[.held]) held" }
         parts.append(queue)
+        if counts[.held] > 0, let poison = try? await store.heldAsPoison(), poison.count > 0 {
+            let ids = poison.ids.map { "\($0)" }.joined(separator: ", ")
+            parts.append("\(poison.count) \(QueueStore.poisonHoldReason) (\(ids)\(poison.count > poison.ids.count ? ", …" : ""))")
+        }
         if let problem = snapshot.intakeProblem { parts.append("intake paused: \(problem)") }
         if snapshot.quarantined > 0 { parts.append("\(snapshot.quarantined) rejected to failed/") }
         if let last = snapshot.lastReply {
