@@ -29,6 +29,9 @@ final class DaemonState: Sendable {
         var generation = 0
         /// Set when the last reload was refused (invalid configuration); cleared by a good one.
         var reloadProblem: String?
+        /// Set when the queue's path no longer names the open database (see ``QueueFileGuard``):
+        /// intake and delivery stop at once, and outboxd writes unsent mail back and exits.
+        var queueFileLost: String?
     }
 
     private let state = Mutex(Snapshot())
