@@ -78,7 +78,8 @@ struct DeliveryDispatcher: Service {
         while true {
             state.update { $0.deliveryHeartbeats[lane] = .now }
             let generation = doorbell.generation
-            let stopping = Task.isShuttingDownGracefully || Task.isCancelled
+            // A lost queue file stops claims at once (the group's shutdown follows).
+            let stopping = Task.isShuttingDownGracefully || Task.isCancelled || state.snapshot.queueFileLost != nil
             if unrecorded != nil, stopping || gate != nil {
                 // Nothing more to claim, or the claim may wait for a sending slot: record it now.
                 await record(&unrecorded, claimingNext: false, owner: me, ledger: ledger)

@@ -56,7 +56,9 @@ struct StatusReporter: Service {
             }
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: tick) }
         }
-        notifier.stopping(status: "stopping")
+        notifier.stopping(status: state.snapshot.queueFileLost.map {
+            "CRITICAL: \($0); intake and delivery stopped, writing unsent mail back to the spool"
+        } ?? "stopping")
         logger.notice("Stopping")
     }
 
@@ -72,6 +74,7 @@ struct StatusReporter: Service {
             return ([reload].compactMap { $0 } + [disabled] + [intake].compactMap { $0 }).joined(separator: " · ")
         }
         var parts: [String] = []
+        if let lost = snapshot.queueFileLost { parts.append("CRITICAL: \(lost); intake and delivery stopped") }
         if let reload { parts.append(reload) }
         if let problem = snapshot.configurationProblem {
             parts.append("delivery failing: \(problem)")

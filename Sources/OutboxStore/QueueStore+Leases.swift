@@ -431,6 +431,43 @@ extension QueueStore {
     }
 }
 
+// MARK: Rescue from a lost queue file
+
+/// A message that still has recipients to deliver to, as the rescue writes it back to the spool.
+public struct UnsentMessage: Sendable {
+    public var id: QueueID
+    public var state: QueueState
+    public var sender: String
+    /// The recipients still queued (those already sent to or failed are left out).
+    public var recipients: [String]
+    /// RFC 5322, CRLF, Bcc removed.
+    public var content: [UInt8]
+}
+
+extension QueueStore {
+    /// Queued, deferred and held messages with at least one recipient still queued, by id after
+    /// `id`, at most `limit`. Reads through the writer connection, which keeps the file it opened
+    /// even when that file has been deleted (what the rescue needs).
+    public func unsentMessages(after id: QueueID?, limit: Int) async throws -> [UnsentMessage] {
+        try await pool.writeWithoutTransaction { db in
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT m.id, m.state, m.sender, c.content FROM message m JOIN message_content c ON c.message_id = m.id
+                WHERE m.id > ? AND m.state IN ('queued', 'deferred', 'held') ORDER BY m.id LIMIT ?
+                """, arguments: [id?.rawValue ?? 0, limit])
+            return try rows.compactMap { row in
+                let id: Int64 = row["id"]
+                let recipients = try String.fetchAll(
+                    db, sql: "SELECT address FROM recipient WHERE message_id = ? AND state = 'queued' ORDER BY position",
+                    arguments: [id])
+                guard !recipients.isEmpty, let state = QueueState(rawValue: row["state"]) else { return nil }
+                let content: Data = row["content"]
+                return UnsentMessage(id: QueueID(rawValue: id), state: state, sender: row["sender"], recipients: recipients,
+                                     content: [UInt8](content))
+            }
+        }
+    }
+}
+
 /// A message row without its content (the queue file was edited by hand or damaged).
 private struct MissingContent: Error, CustomStringConvertible {
     var description: String { "the message's content is missing from the queue" }
