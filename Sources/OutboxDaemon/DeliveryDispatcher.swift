@@ -60,13 +60,13 @@ struct DeliveryDispatcher: Service {
                 // The worker runs on its lane's thread: sending and the (blocking) group commit
                 // happen there, without hops through the cooperative pool.
                 group.addTask(executorPreference: transport.taskExecutor(lane: lane)) {
-                    await work(lane: lane, gate: gate, ledger: ledger)
+                    await work(lane: lane, gate: gate, ledger: ledger, overdueAfter: overdueAfter)
                 }
             }
         }
     }
 
-    private func work(lane: Int, gate: RateGate?, ledger: DeliveryLedger) async {
+    private func work(lane: Int, gate: RateGate?, ledger: DeliveryLedger, overdueAfter: Duration) async {
         // This worker's own lease owner id: only it can record or release what it claimed, and no
         // other worker takes its lease while it runs.
         let me = leaseOwners.enlist()
@@ -111,7 +111,9 @@ struct DeliveryDispatcher: Service {
                 await gate?.giveBack()
                 var wait = wakeInterval
                 if let due = try? await store.nextDueTime(now: now()) {
-                    wait = min(max(due - now(), .milliseconds(10)), wait)
+                    // Due further ahead than any retry delay: the clock went back, and the claim
+                    // takes it as due now.
+                    wait = due - now() > overdueAfter ? .milliseconds(10) : min(max(due - now(), .milliseconds(10)), wait)
                 }
                 await idle(after: generation, for: wait)
             case .message(let message):

@@ -30,9 +30,31 @@ struct StatusReporter: Service {
         let tick = min(Duration.seconds(1), watchdog?.loopWakeInterval ?? .seconds(1))
         var nextPing = ContinuousClock.now
         var pinging = true
+        var lastWall = now()
+        var lastMonotonic = ContinuousClock.now
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            // The wall clock against the monotonic one: a step is what NTP does to a clock that was
+            // wrong; scheduling copes (see RetryPolicy, leases), the admin should still know.
+            let wall = now()
+            let monotonic = ContinuousClock.now
+            let step = (wall - lastWall) - (monotonic - lastMonotonic)
+            if step > Self.clockStepThreshold || step < .zero - Self.clockStepThreshold {
+                logger.warning("The wall clock was stepped", metadata: [
+                    "outbox.clock_step": "\(step < .zero ? "back" : "forward") \(RelativeTime.describe(step < .zero ? .zero - step : step))",
+                ])
+                state.update {
+                    $0.clockStep = (step, wall)
+                    $0.changes &+= 1
+                }
+            }
+            lastWall = wall
+            lastMonotonic = monotonic
             let snapshot = state.snapshot
-            if snapshot.changes != lastChanges || lastText.contains(" ago") {
+            // Relative times in the text are coarse (minutes): re-rendering every second changes it at
+            // most once a minute, and STATUS is sent only when the text changed.
+            if snapshot.changes != lastChanges || lastText.contains(" ago") || lastText.contains("just now")
+                || lastText.contains("<1m")
+            {
                 lastChanges = snapshot.changes
                 let text = await statusLine()
                 if text != lastText {
@@ -62,6 +84,20 @@ struct StatusReporter: Service {
         logger.notice("Stopping")
     }
 
+    /// A difference between wall-clock and monotonic time that counts as a step (slewing is far slower).
+    static let clockStepThreshold: Duration = .seconds(30)
+
+    /// How long ago, coarsely (`just now` under a minute, then whole minutes, hours, days): STATUS is
+    /// sent only when its text changes, and a seconds count would change it every second.
+    static func coarse(_ age: Duration) -> String {
+        age < .seconds(60) ? "just now" : "\(RelativeTime.describe(age)) ago"
+    }
+
+    /// An age in whole minutes or more (`<1m` under a minute).
+    static func coarseAge(_ age: Duration) -> String {
+        age < .seconds(60) ? "<1m" : RelativeTime.describe(age)
+    }
+
     /// `smtp.example.org:587 STARTTLS · 12 queued, 3 deferred (oldest 2h), 0 failed · last: 250 OK 3s ago`
     func statusLine() async -> String {
         let snapshot = state.snapshot
@@ -82,7 +118,7 @@ struct StatusReporter: Service {
             parts.append(snapshot.destination)
         }
         var queue = "\(counts[.queued]) queued, \(counts[.deferred]) deferred"
-        if let oldest = counts.oldestWaiting, waiting > 0 { queue += " (oldest \(RelativeTime.describe(now() - oldest)))" }
+        if let oldest = counts.oldestWaiting, waiting > 0 { queue += " (oldest \(Self.coarseAge(now() - oldest)))" }
         queue += ", \(counts[.failed]) failed"
         if counts[.held] > 0 { queue += ", \(counts[.held]) held" }
         parts.append(queue)
@@ -91,9 +127,13 @@ struct StatusReporter: Service {
             parts.append("\(poison.count) \(QueueStore.poisonHoldReason) (\(ids)\(poison.count > poison.ids.count ? ", …" : ""))")
         }
         if let problem = snapshot.intakeProblem { parts.append("intake paused: \(problem)") }
+        if let step = snapshot.clockStep, now() - step.at < .seconds(86_400) {
+            let size = RelativeTime.describe(step.by < .zero ? .zero - step.by : step.by)
+            parts.append("clock stepped \(step.by < .zero ? "back" : "forward") \(size) \(Self.coarse(now() - step.at))")
+        }
         if snapshot.quarantined > 0 { parts.append("\(snapshot.quarantined) rejected to failed/") }
         if let last = snapshot.lastReply {
-            parts.append("last: \(last.text.prefix(60)) \(RelativeTime.describe(now() - last.at)) ago")
+            parts.append("last: \(last.text.prefix(60)) \(Self.coarse(now() - last.at))")
         }
         return parts.joined(separator: " · ")
     }

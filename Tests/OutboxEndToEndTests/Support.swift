@@ -121,6 +121,8 @@ final class DaemonUnderTest {
     var database: String { scratch.file("queue.sqlite3") }
     var logPath: String { scratch.file("outboxd.log") }
     private(set) var process: ChildProcess?
+    /// Added to outboxd's environment at each start (e.g. LD_PRELOAD of a test shim).
+    var environment: [String: String] = [:]
 
     init(scratch: Scratch = Scratch()) { self.scratch = scratch }
 
@@ -144,6 +146,7 @@ final class DaemonUnderTest {
         let readyBefore = occurrences(of: "] Ready")
         var environment = ProcessInfo.processInfo.environment
         environment["NOTIFY_SOCKET"] = notifySocket
+        environment.merge(self.environment) { $1 }
         let process = try ChildProcess(Paths.outboxd, ["--config", configPath], environment: environment, outputPath: logPath)
         self.process = process
         guard await eventually({ occurrences(of: "] Ready") > readyBefore || !process.isRunning }), process.isRunning else {
