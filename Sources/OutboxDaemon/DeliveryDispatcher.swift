@@ -170,11 +170,32 @@ struct DeliveryDispatcher: Service {
         let started = now()
         let clock = ContinuousClock()
         let start = clock.now
-        // The send is bounded by curl's timeouts (connect, then each server reply): this loop vouches for
-        // itself until then, so a slow but live server does not stop the watchdog pings.
-        let bound = smtp.connectTimeout + smtp.responseTimeout * (6 + message.envelope.recipients.count)
-        state.update { $0.deliveryHeartbeats[lane] = start + bound }
-        let result = await transport.attempt(message.envelope, content: message.content, lane: lane)
+        let result = await withTaskGroup(of: Void.self) { watch in
+            if let initial = transport.transferProgress(lane: lane) {
+                // Trust for the watchdog while the transfer is alive: libcurl's progress callback
+                // beats about once a second for as long as curl runs, and curl's own timeouts bound
+                // that. Preparing the message (7-bit rewrite, prefix) earns no trust: a message that
+                // wedges the lane there stops the pings within WatchdogSec, and poison containment
+                // holds it after the second restart.
+                state.update { $0.deliveryHeartbeats[lane] = .now }
+                watch.addTask(executorPreference: globalConcurrentExecutor) {
+                    var last = initial
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: .milliseconds(500))
+                        guard let current = transport.transferProgress(lane: lane), current != last else { continue }
+                        last = current
+                        state.update { $0.deliveryHeartbeats[lane] = .now }
+                    }
+                }
+            } else {
+                // A transport that cannot tell: vouch until its timeouts (connect, each reply) run out.
+                let bound = smtp.connectTimeout + smtp.responseTimeout * (6 + message.envelope.recipients.count)
+                state.update { $0.deliveryHeartbeats[lane] = start + bound }
+            }
+            let result = await transport.attempt(message.envelope, content: message.content, lane: lane)
+            watch.cancelAll()
+            return result
+        }
         let duration = clock.now - start
         if Task.isCancelled {
             // Shutdown deadline: curl was aborted; give the message back as it was.
