@@ -22,7 +22,8 @@ struct CarelessProducerTests {
         let daemon = try await startDaemon(server)
         defer { daemon.terminate() }
         let path = daemon.spool + "/new/slow.eml"
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o640)
+        // O_CLOEXEC: children that other tests spawn meanwhile must not inherit (and keep open) the writer's file.
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o640)
         try #require(fd >= 0)
         func write(_ text: String) { _ = text.utf8CString.withUnsafeBufferPointer { Glibc.write(fd, $0.baseAddress, $0.count - 1) } }
         write("From: app@example.org\nTo: slow@example.org\nSubject: slow\n\n")
