@@ -63,14 +63,16 @@ extension EasyHandle {
     /// its connection (no new login), and anything that differs makes libcurl connect anew.
     /// - Parameter stop: set it from any thread to abort the transfer at libcurl's next progress
     ///   check (curl_easy_perform then returns CURLE_ABORTED_BY_CALLBACK).
-    public func sendMail(_ request: SMTPTransferRequest, stop: StopFlag? = nil) -> SMTPTransferResult {
+    public func sendMail(_ request: SMTPTransferRequest, stop: StopFlag? = nil, progress: TransferProgress? = nil) -> SMTPTransferResult {
         state.body = request.body
         state.bodyOffset = 0
         state.transcript = SMTPTranscript()
         state.stopFlag = stop
+        state.progress = progress
         defer {
             state.body = []
             state.stopFlag = nil
+            state.progress = nil
         }
         do {
             try configure(for: request)
@@ -209,6 +211,7 @@ extension EasyHandle {
         try set(CURLOPT_XFERINFODATA, pointer: context)
         try check(outbox_curl_set_xferinfo_callback(raw, { userdata, _, _, _, _ in
             let state = Unmanaged<TransferState>.fromOpaque(userdata!).takeUnretainedValue()
+            state.progress?.beat()
             return state.stopFlag?.isSet == true ? 1 : 0
         }))
     }

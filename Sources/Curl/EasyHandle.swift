@@ -85,6 +85,19 @@ final class TransferState {
     var responseBody: [UInt8] = []
     /// Checked by CURLOPT_XFERINFOFUNCTION: when set, the transfer is aborted.
     var stopFlag: StopFlag?
+    /// Counted by CURLOPT_XFERINFOFUNCTION: proof that the transfer is alive.
+    var progress: TransferProgress?
+}
+
+/// Counts libcurl's progress callbacks for a transfer running on another thread. libcurl calls
+/// CURLOPT_XFERINFOFUNCTION often while data moves and about once a second while it waits, for
+/// as long as `curl_easy_perform` runs — which its timeouts bound: a count that moves means the
+/// transfer is alive and within those bounds (the watchdog trusts a sending lane by it).
+public final class TransferProgress: Sendable {
+    private let value = Atomic<UInt64>(0)
+    public init() {}
+    public func beat() { value.add(1, ordering: .relaxed) }
+    public var count: UInt64 { value.load(ordering: .relaxed) }
 }
 
 /// A thread-safe "please stop" for a transfer running on another thread.

@@ -2,7 +2,8 @@
 ///
 /// A pure function of its inputs, in the spirit of Postfix's `minimal_backoff_time` /
 /// `maximal_backoff_time` / `maximal_queue_lifetime`: the delay starts at `firstDelay`, grows by
-/// `factor` per failed attempt up to `maximumDelay`, and a message older than `lifetime` fails.
+/// `factor` per failed attempt up to `maximumDelay`, and a message older than `lifetime` fails
+/// (once its retries have really been spread out: see ``decision(afterAttempt:queuedAt:now:random:)``).
 /// Jitter spreads retries of mail that failed together; the caller draws it and passes it in.
 public struct RetryPolicy: Sendable, Hashable {
     public var firstDelay: Duration
@@ -40,10 +41,31 @@ public struct RetryPolicy: Sendable, Hashable {
         return .milliseconds(Int64(ms))
     }
 
+    /// The least time the waits between `attempts` attempts span by this schedule (no jitter):
+    /// time the retries were really spread over, whatever the wall clock says.
+    public func scheduledSpan(attempts: Int) -> Duration {
+        var span = Duration.zero
+        var waited = 1
+        while waited < attempts {
+            let delay = delay(afterAttempt: waited)
+            if delay >= maximumDelay {
+                // The rest all wait the maximum.
+                return span + maximumDelay * (attempts - waited)
+            }
+            span += delay
+            waited += 1
+        }
+        return span
+    }
+
     /// What to do after the `attempt`-th temporary failure (1-based) of mail queued at `queuedAt`.
+    ///
+    /// Mail is given up when it is older than `lifetime` *and* its attempts were spread over at
+    /// least a quarter of the lifetime by the schedule (``scheduledSpan(attempts:)``): a wall clock
+    /// stepped forward by days makes mail look old, but cannot fake the retries it has not had.
     /// - Parameter random: a number in `0..<1` the caller drew; it scales the jitter.
     public func decision(afterAttempt attempt: Int, queuedAt: UnixTime, now: UnixTime, random: Double) -> Decision {
-        guard now - queuedAt < lifetime else { return .giveUp }
+        if now - queuedAt >= lifetime && scheduledSpan(attempts: attempt) >= lifetime / 4 { return .giveUp }
         let base = delay(afterAttempt: attempt)
         let extra = Double(base.wholeMilliseconds) * jitter * min(max(random, 0), 1)
         return .retry(at: now + base + .milliseconds(Int64(extra)))

@@ -73,7 +73,12 @@ extension DeliveryOutcome {
             self = .configurationError(reason: "TLS failed: \(detail) — if the server's certificate is self-signed or names another host, list the host in smtp.ssl_trust")
         case .loginDenied(let detail):
             self = .configurationError(reason: "authentication failed (\(detail)) — check smtp.username / smtp.password")
-        case .resolve(let detail), .connect(let detail), .timeout(let detail), .connectionLost(let detail), .other(let detail):
+        case .resolve(let detail):
+            // A name that does not resolve is most often a mistyped smtp.host (NXDOMAIN); a resolver
+            // that is down says the same. Either way the mail is kept and retried, never failed,
+            // and STATUS tells the admin where to look.
+            self = .configurationError(reason: "cannot resolve the relay's name (\(detail)) — check smtp.host")
+        case .connect(let detail), .timeout(let detail), .connectionLost(let detail), .other(let detail):
             if exchange.bodySent && endReply == nil {
                 self = .temporaryFailure(reason: "connection lost after the message was sent, possibly delivered: \(detail)")
             } else {

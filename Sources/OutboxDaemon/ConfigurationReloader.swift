@@ -26,6 +26,7 @@ struct ConfigurationReloader: Service {
         let notifier: Notifier
         let logger: Logger
         let owner: String
+        let leaseOwners: LeaseOwners
         let watchdog: WatchdogPolicy?
         let now: @Sendable () -> UnixTime
     }
@@ -110,7 +111,7 @@ struct ConfigurationReloader: Service {
         let dispatcher = DeliveryDispatcher(
             smtp: configuration.smtp, delivery: configuration.delivery, transport: transport, store: context.store,
             doorbell: context.doorbell, state: context.state, logger: context.logger, owner: context.owner,
-            leaseDuration: .seconds(600), now: context.now, random: { Double.random(in: 0..<1) },
+            leaseOwners: context.leaseOwners, leaseDuration: .seconds(600), now: context.now, random: { Double.random(in: 0..<1) },
             wakeInterval: wakeInterval)
         context.state.update {
             $0.destination = transport.destination

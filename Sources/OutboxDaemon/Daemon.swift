@@ -21,6 +21,12 @@ public enum Daemon {
         public var isPermanent = false
     }
 
+    /// The queue file was lost while running; unsent mail was written back to the spool. outboxd
+    /// exits with EX_TEMPFAIL so systemd starts it again on a fresh file.
+    public struct QueueFileLostError: Error, CustomStringConvertible {
+        public var description: String
+    }
+
     /// Runs until a graceful shutdown completes. Throws only for startup problems.
     /// - Parameter metrics: the series served on `metrics.listen` (outboxd also makes its registry
     ///   swift-metrics' backend).
@@ -74,9 +80,22 @@ public enum Daemon {
             }
         }
         let owner = HostIdentity.leaseOwner(random: UInt64.random(in: 0...UInt64.max))
-        let recovered = try await store.recoverLeases { HostIdentity.isGone($0, currentOwner: owner) }
-        if recovered > 0 {
-            logger.notice("Returned messages left in flight by a stopped daemon to the queue", metadata: ["outbox.count": "\(recovered)"])
+        let leaseOwners = LeaseOwners(daemon: owner)
+        let recovered = try await store.recoverLeases { leaseOwners.status(of: $0) }
+        if recovered.released > 0 {
+            logger.notice("Returned messages left in flight by a stopped daemon to the queue",
+                          metadata: ["outbox.count": "\(recovered.released)"])
+        }
+        for id in recovered.held {
+            // Poison-message containment: this message was being sent at two unclean stops in a row.
+            logger.error("Message held: it was being sent at each of the last two unclean stops; release it to retry",
+                         metadata: ["outbox.queue_id": "\(id)", "outbox.reason": "\(QueueStore.poisonHoldReason)"])
+        }
+        let fileGuard: QueueFileGuard
+        do {
+            fileGuard = try QueueFileGuard(path: path)
+        } catch {
+            throw StartupError(description: "\(error)")
         }
         let watcher: SpoolWatcher
         do {
@@ -93,7 +112,7 @@ public enum Daemon {
         let state = DaemonState(metrics: metrics)
         let doorbell = Doorbell()
         let context = ConfigurationReloader.Context(
-            store: store, doorbell: doorbell, state: state, notifier: notifier, logger: logger, owner: owner,
+            store: store, doorbell: doorbell, state: state, notifier: notifier, logger: logger, owner: owner, leaseOwners: leaseOwners,
             watchdog: notifier.watchdogInterval.map { WatchdogPolicy(interval: $0) }, now: now)
         // Intake and delivery; rebuilt with the new configuration on SIGHUP.
         let services = ConfigurationReloader(
@@ -125,8 +144,12 @@ public enum Daemon {
 
         var serviceList: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: services)] + listenerServices + [
             // Admin actions through the CLI (hold, release, flush, …) take effect at once.
-            .init(service: QueueChangeWatcher(
-                databasePath: configuration.queue.database, doorbell: doorbell, state: state, logger: logger)),
+            // Its failure (the queue file is lost) shuts the group down gracefully: sends in flight finish.
+            .init(
+                service: QueueChangeWatcher(
+                    databasePath: configuration.queue.database, doorbell: doorbell, state: state, logger: logger,
+                    fileGuard: fileGuard, notifier: notifier),
+                failureTerminationBehavior: .gracefullyShutdownGroup),
         ]
         if let endpoint = configuration.metrics.listen {
             serviceList.append(.init(service: MetricsServer(
@@ -140,7 +163,25 @@ public enum Daemon {
             logger: logger)
         groupConfiguration.maximumGracefulShutdownDuration = .seconds(20)
         groupConfiguration.maximumCancellationDuration = .seconds(5)
-        try await ServiceGroup(configuration: groupConfiguration).run()
+        do {
+            try await ServiceGroup(configuration: groupConfiguration).run()
+        } catch where state.snapshot.queueFileLost != nil {
+            // Handled below.
+        }
+        if let lost = state.snapshot.queueFileLost {
+            let rescue = await QueueFileRescue.writeBack(store: store, spool: spool, logger: logger)
+            logger.critical("Unsent mail from the lost queue file was written back to the spool; exiting for a restart", metadata: [
+                "error": "\(lost)", "outbox.requeued": "\(rescue.requeued)", "outbox.held_to_failed": "\(rescue.held)",
+                "outbox.rescue_failures": "\(rescue.failures.count)",
+            ])
+            for failure in rescue.failures {
+                logger.critical("Cannot write a message back to the spool", metadata: ["error": "\(failure)"])
+            }
+            try? await store.close()
+            throw QueueFileLostError(
+                description: "\(lost); \(rescue.requeued) unsent messages written back to spool/new, \(rescue.held) held ones to spool/failed"
+                    + (rescue.failures.isEmpty ? "" : ", \(rescue.failures.count) could not be written (see the log)"))
+        }
         // A clean stop: with every connection closed (and the write-ahead log checkpointed away),
         // record the file so the next start can skip the whole-file check.
         do {

@@ -32,6 +32,12 @@ final class DaemonState: Sendable {
         var listening: [String] = []
         /// Set when the last reload was refused (invalid configuration); cleared by a good one.
         var reloadProblem: String?
+        /// Set when the queue's path no longer names the open database (see ``QueueFileGuard``):
+        /// intake and delivery stop at once, and outboxd writes unsent mail back and exits.
+        var queueFileLost: String?
+        /// The last time the wall clock jumped against the monotonic one (NTP stepping a clock that
+        /// booted wrong): by how much (negative: back) and when (by the new clock).
+        var clockStep: (by: Duration, at: UnixTime)?
     }
 
     private let state = Mutex(Snapshot())

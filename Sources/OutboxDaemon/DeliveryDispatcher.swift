@@ -24,6 +24,8 @@ struct DeliveryDispatcher: Service {
     let logger: Logger
     /// This daemon instance's lease owner id.
     let owner: String
+    /// Hands each worker its own lease owner id and judges everybody's (see ``LeaseOwners``).
+    let leaseOwners: LeaseOwners
     let leaseDuration: Duration
     let now: @Sendable () -> UnixTime
     let random: @Sendable () -> Double
@@ -48,30 +50,48 @@ struct DeliveryDispatcher: Service {
         if let limit = delivery.rateLimit {
             logger.notice("Sending at most \(limit) messages a minute (delivery.rate_limit)")
         }
-        let ledger = DeliveryLedger(store: store, owner: owner, leaseDuration: leaseDuration, now: now)
+        // A next attempt further ahead than the longest retry delay (with its jitter) was scheduled
+        // before the clock went back: such mail is due now rather than days later.
+        let overdueAfter = delivery.retry.maximumDelay * (1 + delivery.retry.jitter) + .seconds(60)
+        let ledger = DeliveryLedger(store: store, owner: owner, leaseDuration: leaseDuration, now: now,
+                                    judge: { [leaseOwners] in leaseOwners.status(of: $0) }, overdueAfter: overdueAfter)
         await withTaskGroup(of: Void.self) { group in
             for lane in 0..<delivery.workers {
                 // The worker runs on its lane's thread: sending and the (blocking) group commit
                 // happen there, without hops through the cooperative pool.
                 group.addTask(executorPreference: transport.taskExecutor(lane: lane)) {
-                    await work(lane: lane, gate: gate, ledger: ledger)
+                    await work(lane: lane, gate: gate, ledger: ledger, overdueAfter: overdueAfter)
                 }
             }
         }
     }
 
-    private func work(lane: Int, gate: RateGate?, ledger: DeliveryLedger) async {
+    private func work(lane: Int, gate: RateGate?, ledger: DeliveryLedger, overdueAfter: Duration) async {
+        // This worker's own lease owner id: only it can record or release what it claimed, and no
+        // other worker takes its lease while it runs.
+        let me = leaseOwners.enlist()
+        defer { leaseOwners.retire(me) }
         // An attempt made but not recorded yet: it goes to the queue with the next claim, in one
-        // commit shared with the other workers' turns.
+        // commit shared with the other workers' turns. It is kept until it is on disk: a send's
+        // outcome is never dropped because the queue could not be written for a moment.
         var unrecorded: MadeAttempt?
         while true {
             state.update { $0.deliveryHeartbeats[lane] = .now }
             let generation = doorbell.generation
-            let stopping = Task.isShuttingDownGracefully || Task.isCancelled
-            if let made = unrecorded, stopping || gate != nil {
+            // A lost queue file stops claims at once (the group's shutdown follows).
+            let stopping = Task.isShuttingDownGracefully || Task.isCancelled || state.snapshot.queueFileLost != nil
+            if unrecorded != nil, stopping || gate != nil {
                 // Nothing more to claim, or the claim may wait for a sending slot: record it now.
-                await record(made, claimingNext: false, ledger: ledger)
-                unrecorded = nil
+                await record(&unrecorded, claimingNext: false, owner: me, ledger: ledger)
+                if let made = unrecorded {
+                    if stopping {
+                        logger.critical("Stopping with a delivery outcome that could not be recorded; the message is sent again after the restart",
+                                        metadata: ["outbox.queue_id": "\(made.message.id)"])
+                        return
+                    }
+                    await idle(after: generation, for: .seconds(5))
+                    continue
+                }
             }
             if stopping { return }
             if let gate {
@@ -82,8 +102,7 @@ struct DeliveryDispatcher: Service {
                     continue
                 }
             }
-            let next = await record(unrecorded, claimingNext: true, ledger: ledger)
-            unrecorded = nil
+            let next = await record(&unrecorded, claimingNext: true, owner: me, ledger: ledger)
             switch next {
             case .queueUnavailable:
                 await gate?.giveBack()
@@ -91,12 +110,14 @@ struct DeliveryDispatcher: Service {
             case .nothingDue:
                 await gate?.giveBack()
                 var wait = wakeInterval
-                if let due = try? await store.nextDueTime() {
-                    wait = min(max(due - now(), .milliseconds(10)), wait)
+                if let due = try? await store.nextDueTime(now: now()) {
+                    // Due further ahead than any retry delay: the clock went back, and the claim
+                    // takes it as due now.
+                    wait = due - now() > overdueAfter ? .milliseconds(10) : min(max(due - now(), .milliseconds(10)), wait)
                 }
                 await idle(after: generation, for: wait)
             case .message(let message):
-                unrecorded = await attempt(message, lane: lane)
+                unrecorded = await attempt(message, lane: lane, owner: me)
             }
         }
     }
@@ -110,16 +131,18 @@ struct DeliveryDispatcher: Service {
         case message(ClaimedMessage)
     }
 
-    /// Commits `made` (when given) and, when `claimingNext`, leases the next due message.
+    /// Commits `made` (when given; set to nil once it is on disk) and, when `claimingNext`, leases
+    /// the next due message under `owner`.
     @discardableResult
-    private func record(_ made: MadeAttempt?, claimingNext: Bool, ledger: DeliveryLedger) async -> NextStep {
+    private func record(_ made: inout MadeAttempt?, claimingNext: Bool, owner: String, ledger: DeliveryLedger) async -> NextStep {
         let result: DeliveryTurn.Result
         do {
             // Blocks this lane's own thread until the shared commit is done (see the task's executor).
-            result = try ledger.take(DeliveryTurn(finishing: made.map { ($0.message.id, $0.record) }, claims: claimingNext))
+            result = try ledger.take(DeliveryTurn(
+                finishing: made.map { ($0.message.id, $0.record) }, claims: claimingNext, owner: owner))
         } catch {
             if let made {
-                logger.error("Cannot record a delivery outcome; the message will be retried when its lease ends",
+                logger.error("Cannot record a delivery outcome yet; it is kept and recorded when the queue can be written",
                              metadata: ["outbox.queue_id": "\(made.message.id)", "error": "\(error)"])
             }
             if claimingNext {
@@ -127,8 +150,9 @@ struct DeliveryDispatcher: Service {
             }
             return .queueUnavailable
         }
-        if let made {
-            await report(made, recorded: result.recorded ?? false)
+        if let recorded = made {
+            made = nil
+            await report(recorded, recorded: result.recorded ?? false)
         }
         return result.claimed.map(NextStep.message) ?? .nothingDue
     }
@@ -141,7 +165,7 @@ struct DeliveryDispatcher: Service {
 
     /// Sends `message` once and decides what its attempt means (state, next attempt, recipients).
     /// - Returns: nil when the shutdown deadline aborted the send (the message was given back).
-    private func attempt(_ claimed: ClaimedMessage, lane: Int) async -> MadeAttempt? {
+    private func attempt(_ claimed: ClaimedMessage, lane: Int, owner: String) async -> MadeAttempt? {
         // At most max_recipients_per_transaction recipients per transaction: this one takes the
         // first still-queued ones (claims offer only those), the rest wait for the next.
         var message = claimed
@@ -154,11 +178,32 @@ struct DeliveryDispatcher: Service {
         let started = now()
         let clock = ContinuousClock()
         let start = clock.now
-        // The send is bounded by curl's timeouts (connect, then each server reply): this loop vouches for
-        // itself until then, so a slow but live server does not stop the watchdog pings.
-        let bound = smtp.connectTimeout + smtp.responseTimeout * (6 + message.envelope.recipients.count)
-        state.update { $0.deliveryHeartbeats[lane] = start + bound }
-        let result = await transport.attempt(message.envelope, content: message.content, lane: lane)
+        let result = await withTaskGroup(of: Void.self) { watch in
+            if let initial = transport.transferProgress(lane: lane) {
+                // Trust for the watchdog while the transfer is alive: libcurl's progress callback
+                // beats about once a second for as long as curl runs, and curl's own timeouts bound
+                // that. Preparing the message (7-bit rewrite, prefix) earns no trust: a message that
+                // wedges the lane there stops the pings within WatchdogSec, and poison containment
+                // holds it after the second restart.
+                state.update { $0.deliveryHeartbeats[lane] = .now }
+                watch.addTask(executorPreference: globalConcurrentExecutor) {
+                    var last = initial
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: .milliseconds(500))
+                        guard let current = transport.transferProgress(lane: lane), current != last else { continue }
+                        last = current
+                        state.update { $0.deliveryHeartbeats[lane] = .now }
+                    }
+                }
+            } else {
+                // A transport that cannot tell: vouch until its timeouts (connect, each reply) run out.
+                let bound = smtp.connectTimeout + smtp.responseTimeout * (6 + message.envelope.recipients.count)
+                state.update { $0.deliveryHeartbeats[lane] = start + bound }
+            }
+            let result = await transport.attempt(message.envelope, content: message.content, lane: lane)
+            watch.cancelAll()
+            return result
+        }
         let duration = clock.now - start
         if Task.isCancelled {
             // Shutdown deadline: curl was aborted; give the message back as it was.
@@ -229,8 +274,9 @@ struct DeliveryDispatcher: Service {
         var logger = logger
         logger[metadataKey: "outbox.queue_id"] = "\(message.id)"
         if !recorded {
-            logger.warning("The message changed while it was being sent (lease lost); outcome not recorded",
-                           metadata: ["outbox.outcome": "\(outcome.kind)"])
+            logger.warning(
+                "The message changed while it was being sent (lease lost); the attempt and its recipients' results were recorded, its state left as the queue has it",
+                metadata: ["outbox.outcome": "\(outcome.kind)"])
         } else {
             let failed = made.recipients.filter { $0.state == .failed && message.envelope.recipients.indices.contains($0.index) }
                 .map { FailureNotice.Failure(address: message.envelope.recipients[$0.index].value, reply: $0.reply) }

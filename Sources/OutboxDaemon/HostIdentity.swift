@@ -1,5 +1,6 @@
 import Glibc
 import OutboxDelivery
+import OutboxStore
 
 /// The machine's name (FQDN when the resolver knows one) and this process's lease owner id.
 enum HostIdentity {
@@ -12,13 +13,27 @@ enum HostIdentity {
         "\(fullyQualifiedName):\(getpid()):\(String(random, radix: 36))"
     }
 
-    /// True when `owner` was a daemon on this host whose process no longer runs (or was an earlier
-    /// instance with this very pid). Owners on other hosts are never judged.
-    static func isGone(_ owner: String, currentOwner: String) -> Bool {
-        let parts = owner.split(separator: ":")
-        guard parts.count == 3, String(parts[0]) == fullyQualifiedName, let pid = Int32(parts[1]) else { return false }
-        if owner == currentOwner { return false }
-        if pid == getpid() { return true }
-        return kill(pid, 0) != 0 && errno == ESRCH
+    /// Whether the daemon that wrote lease owner `owner` (`host:pid:random`, optionally followed by
+    /// `/worker`) still runs: on this host, a process with that pid that is an outboxd (the same
+    /// program as this one: a recycled pid of another program is gone) is alive, any other is gone;
+    /// an owner on another host cannot be judged.
+    static func status(of owner: String) -> LeaseOwnerStatus {
+        let parts = owner.split(separator: ":", maxSplits: 2)
+        guard parts.count == 3, String(parts[0]) == fullyQualifiedName, let pid = Int32(parts[1]) else { return .unknown }
+        if pid == getpid() { return .gone }  // an earlier instance with this very pid (ours are judged by LeaseOwners)
+        if kill(pid, 0) != 0 && errno == ESRCH { return .gone }
+        guard let theirs = programName(of: "\(pid)") else { return .gone }
+        return theirs == programName(of: "self") ? .alive : .gone
+    }
+
+    /// `/proc/<pid>/comm`: the program's name, as the kernel keeps it.
+    private static func programName(of pid: String) -> String? {
+        let fd = open("/proc/\(pid)/comm", O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 64)
+        let count = read(fd, &buffer, buffer.count)
+        guard count > 0 else { return nil }
+        return String(decoding: buffer.prefix(count), as: UTF8.self)
     }
 }

@@ -1,6 +1,7 @@
 import Logging
 import OutboxStore
 import ServiceLifecycle
+import Systemd
 
 /// Notices changes other processes make to the queue (the `outbox` CLI holding, releasing or
 /// retrying a message) and wakes the dispatcher at once, so an admin action takes effect within
@@ -14,7 +15,15 @@ struct QueueChangeWatcher: Service {
     let doorbell: Doorbell
     let state: DaemonState
     let logger: Logger
+    /// Checked every `interval`: the queue file still being the one outboxd has open.
+    let fileGuard: QueueFileGuard
+    let notifier: Notifier
     var interval: Duration = .milliseconds(250)
+
+    /// The queue file was lost: thrown so the group shuts down (gracefully: sends in flight finish).
+    struct QueueFileLost: Error, CustomStringConvertible {
+        var description: String
+    }
 
     func run() async throws {
         let probe: QueueChangeProbe
@@ -28,6 +37,18 @@ struct QueueChangeWatcher: Service {
         var last: Int64?
         var reportedFailure = false
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            if let problem = fileGuard.problem() {
+                state.update {
+                    $0.queueFileLost = problem
+                    $0.changes &+= 1
+                }
+                logger.critical(
+                    "The queue file is gone: intake and delivery stop now; unsent mail is written back to the spool and outboxd exits to start on a fresh file",
+                    metadata: ["error": "\(problem)"])
+                notifier.status("CRITICAL: \(problem); intake and delivery stopped, writing unsent mail back to the spool")
+                try? probe.close()
+                throw QueueFileLost(description: problem)
+            }
             do {
                 let version = try await probe.dataVersion()
                 if let last, version != last {

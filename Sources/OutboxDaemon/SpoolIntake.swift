@@ -33,6 +33,42 @@ actor SpoolIntake: Service {
     private let defaultSender: EmailAddress?
     private let hostname: String
     private let now: @Sendable () -> UnixTime
+    /// Files not known to be complete (created in place, or found without an event), by name: what
+    /// they looked like when first seen so, and when (see ``settled(_:for:now:)``).
+    private var observed: [SpoolName: Observation] = [:]
+    /// Set by a scan that left a file to settle: the intake looks again soon, without an event.
+    private var settling = false
+    /// Names of files a writer left open for ``abandonedWriteAfter`` that were taken anyway (logged once).
+    private var warnedAbandoned: Set<SpoolName> = []
+
+    private struct Observation {
+        var identity: FileIdentity
+        var since: ContinuousClock.Instant
+    }
+
+    /// What changes when a file is written to or replaced.
+    private struct FileIdentity: Equatable {
+        var device: UInt64
+        var inode: UInt64
+        var size: Int64
+        var modifiedSeconds: Int
+        var modifiedNanoseconds: Int
+
+        init(_ info: stat) {
+            device = UInt64(info.st_dev)
+            inode = UInt64(info.st_ino)
+            size = Int64(info.st_size)
+            modifiedSeconds = Int(info.st_mtim.tv_sec)
+            modifiedNanoseconds = Int(info.st_mtim.tv_nsec)
+        }
+    }
+
+    /// How long a file created in place must stay unchanged after its writer closed it (or, found
+    /// without an event, at all) before it is read.
+    static let settleTime: Duration = .seconds(1)
+    /// A file created in place whose writer never closed it is taken once it has not changed for
+    /// this long (a producer that hung, or a close event lost to an inotify overflow).
+    static let abandonedWriteAfter: Duration = .seconds(600)
 
     init(spool: SpoolSettings, defaultSender: EmailAddress?, hostname: String, store: QueueStore,
          watcher: SpoolWatcher, doorbell: Doorbell, state: DaemonState, logger: Logger,
@@ -56,17 +92,29 @@ actor SpoolIntake: Service {
 
     func run() async throws {
         await scanUntilWritable()  // whatever arrived while the daemon was down
+        await scanWhileSettling()
         for await _ in watcher.events(rescanInterval: spool.rescanInterval).cancelOnGracefulShutdown() {
             await scanUntilWritable()
+            await scanWhileSettling()
         }
         watcher.stop()
+    }
+
+    /// While a scan left files to settle, looks again every quarter of ``settleTime``.
+    private func scanWhileSettling() async {
+        while settling && state.snapshot.queueFileLost == nil && !Task.isCancelled && !Task.isShuttingDownGracefully {
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: Self.settleTime / 4) }
+            await scanUntilWritable()
+        }
     }
 
     /// Scans; while the queue cannot be written, scans again every ``pausedRetryInterval`` rather
     /// than waiting for the next file or the periodic rescan, so intake resumes soon after space returns.
     private func scanUntilWritable() async {
         await scan()
-        while state.snapshot.intakeProblem != nil && !Task.isCancelled && !Task.isShuttingDownGracefully {
+        while state.snapshot.intakeProblem != nil && state.snapshot.queueFileLost == nil && !Task.isCancelled
+            && !Task.isShuttingDownGracefully
+        {
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: Self.pausedRetryInterval) }
             await scan()
         }
@@ -84,7 +132,7 @@ actor SpoolIntake: Service {
     /// alike, and stay in `new/` for the next scan).
     func scan() async {
         state.update { $0.intakeHeartbeat = .now }
-        var waiting = listNew()[...]
+        var waiting = completeFiles()[...]
         if waiting.isEmpty && state.snapshot.intakeProblem != nil {  // nothing waits: nothing is paused
             state.update {
                 $0.intakeProblem = nil
@@ -153,6 +201,62 @@ actor SpoolIntake: Service {
             size: Int(info.st_size))
     }
 
+    /// The names in `new/` that are complete: renamed in (at once), or created in place, closed by
+    /// their writer and unchanged for ``settleTime`` (files found without an event — present at
+    /// startup, or after lost events — settle too). A file still open for writing is never taken,
+    /// so it is never read short, unlinked or quarantined under its writer.
+    private func completeFiles() -> [SpoolName] {
+        let arrivals = watcher.arrivals()  // before the listing: a name missing from it is gone
+        let names = listNew()
+        let present = Set(names)
+        // The watcher knows names as inotify gave them, decoded as SpoolWatcher decodes them.
+        let presentKeys = Set(names.map(\.watcherKey))
+        watcher.forget(arrivals.filter { !presentKeys.contains($0.key) }.map { ($0.key, $0.value.sequence) })
+        observed = observed.filter { present.contains($0.key) }
+        warnedAbandoned.formIntersection(present)
+        settling = false
+        let clock = ContinuousClock.now
+        var complete: [SpoolName] = []
+        for name in names {
+            switch arrivals[name.watcherKey]?.arrival {
+            case .renamed:
+                complete.append(name)
+            case .writing:
+                // The close event wakes us; only a writer silent for very long is not waited for.
+                guard settled(name, for: Self.abandonedWriteAfter, now: clock) else { continue }
+                if warnedAbandoned.insert(name).inserted {
+                    logger.warning("Taking a spool file whose writer has not closed it for a long time",
+                                   metadata: ["outbox.spool_file": "\(name.escaped)", "outbox.unchanged_for": "\(Self.abandonedWriteAfter)"])
+                }
+                complete.append(name)
+            case .closed, nil:
+                if settled(name, for: Self.settleTime, now: clock) {
+                    complete.append(name)
+                } else {
+                    settling = true
+                }
+            }
+        }
+        return complete
+    }
+
+    /// True when `name` (not a regular file, or) has looked the same since at least `duration`
+    /// ago; records how it looks now otherwise.
+    private func settled(_ name: SpoolName, for duration: Duration, now: ContinuousClock.Instant) -> Bool {
+        var info = stat()
+        guard lstat(name.path(in: newDirectory), &info) == 0 else {
+            observed[name] = nil
+            return false  // gone: nothing to take
+        }
+        guard (info.st_mode & S_IFMT) == S_IFREG else { return true }  // refused by the reader, at once
+        let identity = FileIdentity(info)
+        if let seen = observed[name], seen.identity == identity {
+            return now - seen.since >= duration
+        }
+        observed[name] = Observation(identity: identity, since: now)
+        return false
+    }
+
     /// A spool file read and parsed, waiting for its batch's commit.
     private struct Prepared {
         var name: String
@@ -186,6 +290,12 @@ actor SpoolIntake: Service {
             case .rejected(let reason):
                 quarantine(entry, reason: reason, logger: logger)
                 continue
+            case .changed:
+                // Still being written: leave it where it is, and look again once it has settled.
+                logger.debug("Spool file changed while it was read; left in new/ for a later scan")
+                observed[entry] = nil
+                settling = true
+                continue
             case .content(let read):
                 content = read
             }
@@ -207,6 +317,8 @@ actor SpoolIntake: Service {
     ///   written (every file of the batch stays in `new/`).
     private func commit(_ batch: [Prepared]) async -> [String]? {
         guard !batch.isEmpty else { return [] }
+        // The queue file is gone: whatever is committed now would be lost; the files stay in new/.
+        guard state.snapshot.queueFileLost == nil else { return nil }
         let results: [QueueStore.EnqueueResult]
         do {
             results = try await store.enqueue(
@@ -254,6 +366,8 @@ actor SpoolIntake: Service {
         case content([UInt8])
         case rejected(String)
         case vanished
+        /// The file changed (size or modification time) while it was read.
+        case changed
     }
 
     /// Opens without following symlinks or blocking on FIFOs, and refuses anything that is not a
@@ -286,9 +400,10 @@ actor SpoolIntake: Service {
             if n == 0 { break }
             offset += n
         }
-        guard offset == content.count else {
-            return .rejected(
-                "the file shrank from \(content.count) to \(offset) bytes while being read (a producer must not change it once in new/)")
+        // A file that changed while it was read (a producer still writing) is never taken short.
+        var after = stat()
+        guard offset == content.count, fstat(fd, &after) == 0, FileIdentity(after) == FileIdentity(info) else {
+            return .changed
         }
         return .content(content)
     }

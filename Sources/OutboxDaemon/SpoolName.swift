@@ -65,4 +65,8 @@ struct SpoolName: Hashable, Comparable, Sendable {
         }
         return prefix + "~" + String(hash, radix: 16)
     }
+
+    /// The name as ``SpoolWatcher`` reports it (inotify's bytes decoded as UTF-8, invalid bytes
+    /// replaced): the key of its arrivals.
+    var watcherKey: String { String(decoding: bytes, as: UTF8.self) }
 }

@@ -30,9 +30,31 @@ struct StatusReporter: Service {
         let tick = min(Duration.seconds(1), watchdog?.loopWakeInterval ?? .seconds(1))
         var nextPing = ContinuousClock.now
         var pinging = true
+        var lastWall = now()
+        var lastMonotonic = ContinuousClock.now
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            // The wall clock against the monotonic one: a step is what NTP does to a clock that was
+            // wrong; scheduling copes (see RetryPolicy, leases), the admin should still know.
+            let wall = now()
+            let monotonic = ContinuousClock.now
+            let step = (wall - lastWall) - (monotonic - lastMonotonic)
+            if step > Self.clockStepThreshold || step < .zero - Self.clockStepThreshold {
+                logger.warning("The wall clock was stepped", metadata: [
+                    "outbox.clock_step": "\(step < .zero ? "back" : "forward") \(RelativeTime.describe(step < .zero ? .zero - step : step))",
+                ])
+                state.update {
+                    $0.clockStep = (step, wall)
+                    $0.changes &+= 1
+                }
+            }
+            lastWall = wall
+            lastMonotonic = monotonic
             let snapshot = state.snapshot
-            if snapshot.changes != lastChanges || lastText.contains(" ago") {
+            // Relative times in the text are coarse (minutes): re-rendering every second changes it at
+            // most once a minute, and STATUS is sent only when the text changed.
+            if snapshot.changes != lastChanges || lastText.contains(" ago") || lastText.contains("just now")
+                || lastText.contains("<1m")
+            {
                 lastChanges = snapshot.changes
                 let text = await statusLine()
                 if text != lastText {
@@ -56,8 +78,24 @@ struct StatusReporter: Service {
             }
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: tick) }
         }
-        notifier.stopping(status: "stopping")
+        notifier.stopping(status: state.snapshot.queueFileLost.map {
+            "CRITICAL: \($0); intake and delivery stopped, writing unsent mail back to the spool"
+        } ?? "stopping")
         logger.notice("Stopping")
+    }
+
+    /// A difference between wall-clock and monotonic time that counts as a step (slewing is far slower).
+    static let clockStepThreshold: Duration = .seconds(30)
+
+    /// How long ago, coarsely (`just now` under a minute, then whole minutes, hours, days): STATUS is
+    /// sent only when its text changes, and a seconds count would change it every second.
+    static func coarse(_ age: Duration) -> String {
+        age < .seconds(60) ? "just now" : "\(RelativeTime.describe(age)) ago"
+    }
+
+    /// An age in whole minutes or more (`<1m` under a minute).
+    static func coarseAge(_ age: Duration) -> String {
+        age < .seconds(60) ? "<1m" : RelativeTime.describe(age)
     }
 
     /// `smtp.example.org:587 STARTTLS · 12 queued, 3 deferred (oldest 2h), 0 failed · last: 250 OK 3s ago`
@@ -73,6 +111,7 @@ struct StatusReporter: Service {
             return ([reload].compactMap { $0 } + [disabled] + [intake, listening].compactMap { $0 }).joined(separator: " · ")
         }
         var parts: [String] = []
+        if let lost = snapshot.queueFileLost { parts.append("CRITICAL: \(lost); intake and delivery stopped") }
         if let reload { parts.append(reload) }
         if let problem = snapshot.configurationProblem {
             parts.append("delivery failing: \(problem)")
@@ -80,15 +119,23 @@ struct StatusReporter: Service {
             parts.append(snapshot.destination)
         }
         var queue = "\(counts[.queued]) queued, \(counts[.deferred]) deferred"
-        if let oldest = counts.oldestWaiting, waiting > 0 { queue += " (oldest \(RelativeTime.describe(now() - oldest)))" }
+        if let oldest = counts.oldestWaiting, waiting > 0 { queue += " (oldest \(Self.coarseAge(now() - oldest)))" }
         queue += ", \(counts[.failed]) failed"
         if counts[.held] > 0 { queue += ", \(counts[.held]) held" }
         parts.append(queue)
+        if counts[.held] > 0, let poison = try? await store.heldAsPoison(), poison.count > 0 {
+            let ids = poison.ids.map { "\($0)" }.joined(separator: ", ")
+            parts.append("\(poison.count) \(QueueStore.poisonHoldReason) (\(ids)\(poison.count > poison.ids.count ? ", …" : ""))")
+        }
         if let problem = snapshot.intakeProblem { parts.append("intake paused: \(problem)") }
+        if let step = snapshot.clockStep, now() - step.at < .seconds(86_400) {
+            let size = RelativeTime.describe(step.by < .zero ? .zero - step.by : step.by)
+            parts.append("clock stepped \(step.by < .zero ? "back" : "forward") \(size) \(Self.coarse(now() - step.at))")
+        }
         if snapshot.quarantined > 0 { parts.append("\(snapshot.quarantined) rejected to failed/") }
         if !snapshot.listening.isEmpty { parts.append("listening \(snapshot.listening.joined(separator: " "))") }
         if let last = snapshot.lastReply {
-            parts.append("last: \(last.text.prefix(60)) \(RelativeTime.describe(now() - last.at)) ago")
+            parts.append("last: \(last.text.prefix(60)) \(Self.coarse(now() - last.at))")
         }
         return parts.joined(separator: " · ")
     }

@@ -31,6 +31,10 @@ public struct CurlSMTPTransport: DeliveryTransport {
         lanes[lane % lanes.count].executor
     }
 
+    public func transferProgress(lane: Int) -> UInt64? {
+        lanes[lane % lanes.count].progress.count
+    }
+
     public var destination: String {
         var text = "\(settings.host):\(settings.port)"
         if settings.transportProtocol == .smtps { text += " SMTPS" } else if settings.startTLS { text += " STARTTLS" }

@@ -15,6 +15,9 @@ public protocol DeliveryTransport: Sendable {
     /// thread switch.
     func taskExecutor(lane: Int) -> any TaskExecutor
 
+    /// See the default implementation: nil unless the transport can tell a live transfer.
+    func transferProgress(lane: Int) -> UInt64?
+
     /// A short description of the destination for logs and history (`smtp.example.org:587 STARTTLS`).
     var destination: String { get }
 }
@@ -32,6 +35,11 @@ public struct DeliveryAttempt: Sendable, Hashable {
 }
 
 extension DeliveryTransport {
+    /// A count that moves while lane `lane`'s transfer is alive (libcurl's progress callbacks);
+    /// nil when the transport cannot tell. The dispatcher vouches for a sending lane to the
+    /// watchdog only while it moves.
+    public func transferProgress(lane: Int) -> UInt64? { nil }
+
     /// For transports that only know the whole message's outcome: every recipient shares it.
     public func attempt(_ envelope: Envelope, content: RawMessage, lane: Int) async -> DeliveryAttempt {
         let outcome = await deliver(envelope, content: content, lane: lane)

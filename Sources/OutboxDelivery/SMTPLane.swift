@@ -7,6 +7,8 @@ actor SMTPLane {
     private var handle: EasyHandle?  // not Sendable; never leaves this actor
     /// Whether the handle's last transfer ended well, i.e. it probably holds an open connection.
     private var lastTransferSucceeded = false
+    /// Beats while a transfer of this lane is alive (see ``TransferProgress``).
+    nonisolated let progress = TransferProgress()
     /// What the handle's connection was opened with.
     private var connectionKey: ConnectionKey?
 
@@ -83,7 +85,7 @@ actor SMTPLane {
             }
             self.handle = handle
         }
-        return handle.sendMail(request, stop: flag)
+        return handle.sendMail(request, stop: flag, progress: progress)
     }
 
     /// A reused connection that failed before the body was sent: closed under us (curl errors

@@ -20,6 +20,8 @@ public final class DeliveryLedger: Sendable {
     private let owner: String
     private let leaseDuration: Duration
     private let now: @Sendable () -> UnixTime
+    private let judge: LeaseOwnerJudge
+    private let overdueAfter: Duration?
     private let state = Mutex(State())
 
     private struct State {
@@ -43,13 +45,19 @@ public final class DeliveryLedger: Sendable {
     }
 
     /// - Parameters:
-    ///   - owner: this daemon instance's lease owner id.
+    ///   - owner: the lease owner id of turns that do not name their own (``DeliveryTurn/owner``).
     ///   - now: read when a commit starts (claims compare due times with it).
-    public init(store: QueueStore, owner: String, leaseDuration: Duration, now: @escaping @Sendable () -> UnixTime) {
+    ///   - judge: whether a lease's owner still runs (see ``LeaseOwnerStatus``).
+    ///   - overdueAfter: `delivery.max_retry_delay`: a next attempt further ahead is due now (the
+    ///     clock went back).
+    public init(store: QueueStore, owner: String, leaseDuration: Duration, now: @escaping @Sendable () -> UnixTime,
+                judge: @escaping LeaseOwnerJudge = { _ in .unknown }, overdueAfter: Duration? = nil) {
         self.store = store
         self.owner = owner
         self.leaseDuration = leaseDuration
         self.now = now
+        self.judge = judge
+        self.overdueAfter = overdueAfter
     }
 
     /// Records `turn.finishing` (when given) and leases one due message (when `turn.claims`),
@@ -72,7 +80,8 @@ public final class DeliveryLedger: Sendable {
             defer { state.waiting = [] }
             return state.waiting
         }
-        let results = Result { try store.takeTurns(batch.map(\.turn), now: now(), owner: owner, leaseFor: leaseDuration) }
+        let results = Result { try store.takeTurns(batch.map(\.turn), now: now(), owner: owner, leaseFor: leaseDuration,
+                                                  judge: judge, overdueAfter: overdueAfter) }
         var mine: Result<DeliveryTurn.Result, any Error>?
         for (index, waiter) in batch.enumerated() {
             let result = results.map { $0[index] }

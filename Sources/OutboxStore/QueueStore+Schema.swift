@@ -126,6 +126,12 @@ extension QueueStore {
                 WHERE message_id IN (SELECT id FROM message WHERE state = 'sent');
                 """)
         }
+        migrator.registerMigration("v5-hostfaults: unclean stops while sending, per message") { db in
+            // How many times in a row the message was in flight when its daemon stopped without
+            // recording an outcome (killed, crashed, watchdog). Reset by every recorded attempt;
+            // at 2 the message is held instead of being claimed again (poison-message containment).
+            try db.execute(sql: "ALTER TABLE message ADD COLUMN unclean_stops INTEGER NOT NULL DEFAULT 0")
+        }
         return migrator
     }
 }

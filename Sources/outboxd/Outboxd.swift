@@ -69,7 +69,7 @@ struct Outboxd: AsyncParsableCommand {
                 return configuration
             }
         } catch {
-            logger.critical("Cannot start", metadata: ["error": "\(error)"])
+            logger.critical(error is Daemon.QueueFileLostError ? "Exiting" : "Cannot start", metadata: ["error": "\(error)"])
             printError("outboxd: \(error)")
             if (error as? Daemon.StartupError)?.isPermanent == true {
                 throw ExitCode(65)  // EX_DATAERR: the unit's RestartPreventExitStatus= stops the retries

@@ -51,12 +51,12 @@ struct DeliveryOutcomeTests {
         #expect(outcome.text.contains("smtp.auth"))
     }
 
-    @Test("Client-side failures: TLS and STARTTLS are configuration, network problems are temporary",
+    @Test("Client-side failures: TLS, STARTTLS and an unresolvable smtp.host are configuration, network problems are temporary",
           arguments: [
             (SMTPExchange.Failure.tls("curl error 60: SSL certificate problem"), DeliveryOutcome.Kind.configuration),
             (.startTLSNotOffered("curl error 64"), .configuration),
             (.connect("curl error 7: Connection refused"), .temporary),
-            (.resolve("curl error 6"), .temporary),
+            (.resolve("curl error 6: Could not resolve host: smtp.exmaple.org"), .configuration),
             (.timeout("curl error 28"), .temporary),
           ])
     func clientFailures(failure: SMTPExchange.Failure, expected: DeliveryOutcome.Kind) {

@@ -30,6 +30,25 @@ struct RetryPolicyTests {
         #expect(policy.decision(afterAttempt: 40, queuedAt: queuedAt, now: atLimit, random: 0) == .giveUp)
     }
 
+    @Test("A clock stepped forward cannot fail mail that has not been retried over a real interval")
+    func forwardStepDoesNotFakeLifetime() {
+        let policy = RetryPolicy()  // 5 min doubling to 1 h, 5 days
+        let sixDaysLater = queuedAt + .seconds(6 * 86_400)
+        // Two attempts, 5 minutes apart, then the clock jumps six days ahead: retried, not failed.
+        #expect(policy.decision(afterAttempt: 2, queuedAt: queuedAt, now: sixDaysLater, random: 0) != .giveUp)
+        #expect(policy.decision(afterAttempt: 20, queuedAt: queuedAt, now: sixDaysLater, random: 0) != .giveUp)
+        // Once the schedule alone spans a quarter of the lifetime (30 h: 34 attempts), it fails.
+        #expect(policy.scheduledSpan(attempts: 34) >= .seconds(30 * 3600))
+        #expect(policy.decision(afterAttempt: 34, queuedAt: queuedAt, now: sixDaysLater, random: 0) == .giveUp)
+    }
+
+    @Test("The schedule's span is the sum of the delays between the attempts made",
+          arguments: [(1, 0), (2, 300), (3, 900), (5, 4500), (7, 11_700)])
+    func scheduledSpan(attempts: Int, expectedSeconds: Int64) {
+        let policy = RetryPolicy(firstDelay: .seconds(300), factor: 2, maximumDelay: .seconds(3600))
+        #expect(policy.scheduledSpan(attempts: attempts) == .seconds(expectedSeconds))
+    }
+
     @Test("Defaults are Postfix-like: 5 minutes first, capped at an hour, 5 days lifetime")
     func defaults() {
         let policy = RetryPolicy()

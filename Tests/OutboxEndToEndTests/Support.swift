@@ -123,7 +123,7 @@ final class DaemonUnderTest {
     var database: String { scratch.file("queue.sqlite3") }
     var logPath: String { scratch.file("outboxd.log") }
     private(set) var process: ChildProcess?
-    /// Added to outboxd's environment (e.g. CREDENTIALS_DIRECTORY).
+    /// Added to outboxd's environment at each start (e.g. CREDENTIALS_DIRECTORY, LD_PRELOAD of a test shim).
     var environment: [String: String] = [:]
 
     init(scratch: Scratch = Scratch()) { self.scratch = scratch }
