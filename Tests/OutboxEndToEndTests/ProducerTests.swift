@@ -187,7 +187,7 @@ struct ProducerTests {
             Set(entries.compactMap { ($0["recipients"] as? [[String: Any]])?.first?["address"] as? String }).count
                 == count)
         #expect((try? FileManager.default.contentsOfDirectory(atPath: daemon.spool + "/failed"))?.isEmpty ?? true)
-        #expect(daemon.terminate() == 0)
+        #expect(daemon.terminate() == 0, "\(daemon.logText.suffix(4000))")
     }
 
     @Test("cron's mail to a local user goes to smtp.from, as nullmailer's adminaddr does; without smtp.from it is refused")
