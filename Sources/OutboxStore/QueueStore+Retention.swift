@@ -92,6 +92,13 @@ extension QueueStore {
         }
     }
 
+    /// False for a file created before outboxd set auto_vacuum (see ``convertToIncrementalVacuum()``).
+    public var usesIncrementalVacuum: Bool {
+        get async throws {
+            try await pool.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA auto_vacuum") == 2 }
+        }
+    }
+
     /// A file created before auto_vacuum was set never gives space back: one VACUUM switches it
     /// to `auto_vacuum = INCREMENTAL` (it rewrites the whole file: seconds per hundred MB, and as
     /// much free disk space as the file takes). Does nothing for a file already converted.
