@@ -202,7 +202,7 @@ struct DeliveryDispatcher: Service {
                     // (recorded with the message's final state), as it does a whole message.
                     newState = message.alreadySent > 0 || recipients.contains(where: { $0.state == .sent }) ? .sent : .failed
                 }
-                if newState == .failed {
+                if newState == .failed || untried > 0 {
                     outcome = .permanentFailure(reason: "gave up after \(attempt) attempts (delivery.lifetime): \(outcome.text)")
                 }
             }
