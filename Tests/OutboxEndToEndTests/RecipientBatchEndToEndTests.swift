@@ -58,6 +58,30 @@ struct RecipientBatchEndToEndTests {
         #expect(delivered.count <= 250 + 100, "\(server.received().map(\.rcpt_tos.count))")
     }
 
+    @Test("Past delivery.lifetime, recipients not delivered yet (put off, or in batches never tried) fail with the reason; nobody gets it twice",
+          .timeLimit(.minutes(2)))
+    func giveUpWithUntriedBatches() async throws {
+        // g0 is put off forever; each retry sends g0 with the next still-queued recipient.
+        let server = try SMTPTestServer(arguments: ["--reject-rcpt", "g0@example.org=451"])
+        let daemon = DaemonUnderTest()
+        daemon.configure(smtp: ["host: 127.0.0.1", "port: \(server.port)"],
+                         extra: "delivery:\n  max_recipients_per_transaction: 2\n  first_retry: 1s\n  max_retry_delay: 1s\n  lifetime: 2s\n")
+        try await daemon.start()
+        let addresses = (0..<8).map { "g\($0)@example.org" }
+        try daemon.drop("eight.eml", "From: admin@example.org\nTo: \(addresses.joined(separator: ", "))\nSubject: s\n\nx\n")
+        #expect(await eventually { (try? daemon.list().first?["state"] as? String) == "sent" }, "\(daemon.logText)")
+        #expect(daemon.terminate() == 0)
+        let delivered = server.received().flatMap(\.rcpt_tos)
+        #expect(Set(delivered).count == delivered.count && !delivered.contains("g0@example.org"))
+        let recipients = try #require(try daemon.list().first?["recipients"] as? [[String: Any]])
+        let sent = recipients.filter { $0["state"] as? String == "sent" }.compactMap { $0["address"] as? String }
+        let failed = recipients.filter { $0["state"] as? String == "failed" }
+        #expect(Set(sent) == Set(delivered), "sent means the server took it")
+        #expect(sent.count + failed.count == 8 && failed.first?["address"] as? String == "g0@example.org")
+        #expect(sent.count < 7, "with lifetime 2s some batches were never tried (\(sent))")
+        #expect(failed.allSatisfy { ($0["delay_reason"] as? String)?.hasPrefix("gave up after") == true }, "\(failed)")
+    }
+
     @Test("A setting outside 1–10000 is refused at start (exit 78)")
     func badSetting() throws {
         let daemon = DaemonUnderTest()
