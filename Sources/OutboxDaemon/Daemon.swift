@@ -56,7 +56,8 @@ public enum Daemon {
             let clock = ContinuousClock()
             let started = clock.now
             if try await !store.usesIncrementalVacuum {
-                notifier.extendTimeout(by: .seconds(1800), status: "converting the queue file to incremental vacuum (once)")
+                notifier.extendTimeout(
+                    by: .seconds(1800), status: "converting the queue file to incremental vacuum (once)")
             }
             if try await store.convertToIncrementalVacuum() {
                 logger.notice("Converted the queue file to incremental vacuum", metadata: [
