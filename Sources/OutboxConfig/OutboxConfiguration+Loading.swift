@@ -202,7 +202,9 @@ extension OutboxConfiguration {
         }
         if let limit = try values.int("delivery.max_recipients_per_transaction") {
             guard (1...10_000).contains(limit) else {
-                throw ConfigurationError(source: source, key: "delivery.max_recipients_per_transaction", problem: "must be from 1 to 10000, got \(limit)")
+                throw ConfigurationError(
+                    source: source, key: "delivery.max_recipients_per_transaction",
+                    problem: "must be from 1 to 10000, got \(limit)")
             }
             delivery.maxRecipientsPerTransaction = limit
         }

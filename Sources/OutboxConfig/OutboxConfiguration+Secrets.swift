@@ -20,7 +20,9 @@ extension OutboxConfiguration {
         guard stat(file, &info) == 0 else { return }  // load() already said what is wrong with the file
         let readableByOthers = info.st_mode & (S_IRGRP | S_IROTH)
         guard readableByOthers != 0 else { return }
-        guard let text = try? String(contentsOfFile: file, encoding: .utf8), Self.hasPassword(yaml: text) else { return }
+        guard let text = try? String(contentsOfFile: file, encoding: .utf8), Self.hasPassword(yaml: text) else {
+            return
+        }
         let mode = String(info.st_mode & 0o7777, radix: 8)
         throw ConfigurationError(
             source: file, key: "smtp.password",

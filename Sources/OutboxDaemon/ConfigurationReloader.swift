@@ -122,8 +122,10 @@ struct ConfigurationReloader: Service {
             $0.changes &+= 1
         }
         context.store.setKeepsSentContent(configuration.queue.keepSentContent)
-        let sweeper = RetentionSweeper(queue: configuration.queue, store: context.store, logger: context.logger, now: context.now)
-        var groupConfiguration = ServiceGroupConfiguration(services: [intake, dispatcher, sweeper], logger: context.logger)
+        let sweeper = RetentionSweeper(
+            queue: configuration.queue, store: context.store, logger: context.logger, now: context.now)
+        var groupConfiguration = ServiceGroupConfiguration(
+            services: [intake, dispatcher, sweeper], logger: context.logger)
         // Within the outer group's 20 s: in-flight sends get 15 s, then curl is aborted and leases released.
         groupConfiguration.maximumGracefulShutdownDuration = .seconds(15)
         groupConfiguration.maximumCancellationDuration = .seconds(3)

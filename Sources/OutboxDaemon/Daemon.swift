@@ -55,6 +55,8 @@ public enum Daemon {
         }
         do {
             try await QueueStore.forgetCleanStop(path: path)
+            // Opening migrates an older schema, which rewrites rows (v5 drops sent bodies).
+            notifier.extendTimeout(by: .seconds(600), status: "opening the queue (upgrading its schema if needed)")
             store = try QueueStore(path: path)
         } catch {
             throw StartupError(description: "cannot open the queue \(path): \(error)")
@@ -63,6 +65,10 @@ public enum Daemon {
             // Once per file created before outboxd set auto_vacuum: one VACUUM (see QueueStore).
             let clock = ContinuousClock()
             let started = clock.now
+            if try await !store.usesIncrementalVacuum {
+                notifier.extendTimeout(
+                    by: .seconds(1800), status: "converting the queue file to incremental vacuum (once)")
+            }
             if try await store.convertToIncrementalVacuum() {
                 logger.notice("Converted the queue file to incremental vacuum", metadata: [
                     "outbox.duration_ms": "\((clock.now - started).wholeMilliseconds)",

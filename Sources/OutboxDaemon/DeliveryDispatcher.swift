@@ -222,7 +222,8 @@ struct DeliveryDispatcher: Service {
             newState = .deferred
             nextAttempt = started
         } else if untried > 0 {
-            outcome = recipients.first(where: { $0.state == .queued }).map { .temporaryFailure(reason: $0.reply) } ?? outcome
+            outcome = recipients.first(where: { $0.state == .queued })
+                .map { .temporaryFailure(reason: $0.reply) } ?? outcome
         }
         if newState == .deferred && nextAttempt == nil {
             if outcome.kind != .configuration, let pending = recipients.first(where: { $0.state == .queued }) {
@@ -245,9 +246,10 @@ struct DeliveryDispatcher: Service {
                 if untried > 0 {
                     // The batches not tried yet are past the lifetime too: the queue fails them
                     // (recorded with the message's final state), as it does a whole message.
-                    newState = message.alreadySent > 0 || recipients.contains(where: { $0.state == .sent }) ? .sent : .failed
+                    let anyoneGotIt = message.alreadySent > 0 || recipients.contains(where: { $0.state == .sent })
+                    newState = anyoneGotIt ? .sent : .failed
                 }
-                if newState == .failed {
+                if newState == .failed || untried > 0 {
                     outcome = .permanentFailure(reason: "gave up after \(attempt) attempts (delivery.lifetime): \(outcome.text)")
                 }
             }

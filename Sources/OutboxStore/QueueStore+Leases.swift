@@ -142,7 +142,8 @@ extension QueueStore {
     @discardableResult
     public func finish(_ id: QueueID, owner: String, attempt: AttemptRecord) async throws -> Bool {
         try await pool.write { db in
-            try Self.finish(db, id, owner: owner, attempt: attempt, dropsBody: !keepsSentContent.load(ordering: .relaxed))
+            try Self.finish(
+                db, id, owner: owner, attempt: attempt, dropsBody: !keepsSentContent.load(ordering: .relaxed))
         }
     }
 
@@ -306,7 +307,9 @@ extension QueueStore {
     }
 
     /// - Parameter dropsBody: a message now sent keeps only its headers (`queue.keep_sent_content` off).
-    static func finish(_ db: Database, _ id: QueueID, owner: String, attempt: AttemptRecord, dropsBody: Bool) throws -> Bool {
+    static func finish(
+        _ db: Database, _ id: QueueID, owner: String, attempt: AttemptRecord, dropsBody: Bool
+    ) throws -> Bool {
         try db.cachedStatement(sql: """
             UPDATE message SET state = ?, attempts = attempts + 1, updated_at = ?,
                 next_attempt_at = COALESCE(?, next_attempt_at), last_error = ?,

@@ -22,7 +22,8 @@ extension QueueStore {
         var enabled: Int32 = 0
         let code = outbox_sqlite_enable_defensive(db.sqliteConnection, &enabled)
         guard code == SQLITE_OK, enabled == 1 else {
-            throw DatabaseError(resultCode: ResultCode(rawValue: code), message: "cannot enable SQLITE_DBCONFIG_DEFENSIVE")
+            throw DatabaseError(
+                resultCode: ResultCode(rawValue: code), message: "cannot enable SQLITE_DBCONFIG_DEFENSIVE")
         }
         // The pool's readers are read-only connections even in a writable store.
         if writable && !db.configuration.readonly { try db.execute(sql: "PRAGMA auto_vacuum = INCREMENTAL") }
@@ -32,7 +33,8 @@ extension QueueStore {
     var writerHardening: (secureDelete: Int, trustedSchema: Int, autoVacuum: Int) {
         get async throws {
             try await pool.writeWithoutTransaction { db in
-                (try Int.fetchOne(db, sql: "PRAGMA secure_delete") ?? -1, try Int.fetchOne(db, sql: "PRAGMA trusted_schema") ?? -1,
+                (try Int.fetchOne(db, sql: "PRAGMA secure_delete") ?? -1,
+                 try Int.fetchOne(db, sql: "PRAGMA trusted_schema") ?? -1,
                  try Int.fetchOne(db, sql: "PRAGMA auto_vacuum") ?? -1)
             }
         }
@@ -45,7 +47,8 @@ extension QueueStore {
     /// The headers of stored content (up to and including the CRLF that ends the last header), as
     /// an SQL expression on the `content` column; content without a body stays as it is.
     static let headersOnly = """
-        CASE WHEN instr(content, X'0D0A0D0A') > 0 THEN substr(content, 1, instr(content, X'0D0A0D0A') + 1) ELSE content END
+        CASE WHEN instr(content, X'0D0A0D0A') > 0
+            THEN substr(content, 1, instr(content, X'0D0A0D0A') + 1) ELSE content END
         """
 
     /// Whether ``finish`` drops a sent message's body (false: `queue.keep_sent_content` is on).
@@ -56,8 +59,9 @@ extension QueueStore {
 
     /// Replaces a sent message's content by its headers, in the transaction that records it sent.
     static func dropBody(_ db: Database, _ id: QueueID, at time: UnixTime) throws {
-        try db.cachedStatement(sql: "UPDATE message_content SET content = \(headersOnly), dropped_at = ? WHERE message_id = ? AND dropped_at IS NULL")
-            .execute(arguments: [time.milliseconds, id.rawValue])
+        try db.cachedStatement(sql: """
+            UPDATE message_content SET content = \(headersOnly), dropped_at = ? WHERE message_id = ? AND dropped_at IS NULL
+            """).execute(arguments: [time.milliseconds, id.rawValue])
     }
 
     /// Deletes up to `limit` messages in `state` (sent or failed) last changed at least `olderThan`
@@ -89,6 +93,13 @@ extension QueueStore {
         try await pool.writeWithoutTransaction { db in
             try db.execute(sql: "PRAGMA incremental_vacuum(\(max(pages, 1)))")
             return try Int.fetchOne(db, sql: "PRAGMA freelist_count") ?? 0
+        }
+    }
+
+    /// False for a file created before outboxd set auto_vacuum (see ``convertToIncrementalVacuum()``).
+    public var usesIncrementalVacuum: Bool {
+        get async throws {
+            try await pool.writeWithoutTransaction { db in try Int.fetchOne(db, sql: "PRAGMA auto_vacuum") == 2 }
         }
     }
 

@@ -33,6 +33,14 @@ public struct Notifier: Sendable {
         send("RELOADING=1\nMONOTONIC_USEC=\(usec)")
     }
 
+    /// `EXTEND_TIMEOUT_USEC=…` with a status line: a long step before `READY=1` (a schema upgrade,
+    /// a one-time VACUUM) gets `duration` from now instead of what is left of `TimeoutStartSec=`,
+    /// so systemd does not kill it halfway and start the same step again, forever.
+    public func extendTimeout(by duration: Duration, status: String) {
+        let usec = duration.components.seconds * 1_000_000 + duration.components.attoseconds / 1_000_000_000_000
+        send("EXTEND_TIMEOUT_USEC=\(usec)\nSTATUS=\(Self.oneLine(status))")
+    }
+
     /// `WATCHDOG=1`: the daemon is alive and making progress.
     public func watchdog() { send("WATCHDOG=1") }
 

@@ -32,6 +32,56 @@ struct RecipientBatchEndToEndTests {
         #expect(daemon.terminate() == 0)
     }
 
+    @Test("kill -9 while batch 2 is in flight: after the restart batch 1 is never sent again; everyone gets it",
+          .timeLimit(.minutes(3)))
+    func killBetweenBatches() async throws {
+        // Each transaction's final dot is answered after 1 s: the kill lands inside batch 2.
+        let server = try SMTPTestServer(arguments: ["--data-delay", "1.0"])
+        let daemon = DaemonUnderTest()
+        daemon.configure(smtp: ["host: 127.0.0.1", "port: \(server.port)"], extra: "delivery:\n  workers: 1\n")
+        try await daemon.start()
+        let addresses = (0..<250).map { "k\($0)@example.org" }
+        try daemon.drop("many.eml", "From: admin@example.org\nTo: \(addresses.joined(separator: ",\n "))\nSubject: many\n\nhello\n")
+        // Logged once batch 1's outcome is committed; batch 2 starts at once.
+        #expect(await eventually { daemon.occurrences(of: "Recipient batch done") == 1 }, "\(daemon.logText)")
+        daemon.kill9()
+        try await daemon.start()
+        #expect(await eventually { (try? daemon.list().first?["state"] as? String) == "sent" }, "\(daemon.logText)")
+        #expect(daemon.terminate() == 0)
+
+        let delivered = server.received().flatMap(\.rcpt_tos)
+        let times = Dictionary(delivered.map { ($0, 1) }, uniquingKeysWith: +)
+        #expect(addresses.prefix(100).allSatisfy { times[$0] == 1 }, "batch 1 exactly once")
+        #expect(addresses.allSatisfy { (times[$0] ?? 0) >= 1 }, "everyone got it")
+        // The transaction in flight at the kill may have been taken by the server before it died
+        // (its reply never arrived): that one batch may arrive twice, nothing else.
+        #expect(delivered.count <= 250 + 100, "\(server.received().map(\.rcpt_tos.count))")
+    }
+
+    @Test("Past delivery.lifetime, recipients not delivered yet (put off, or in batches never tried) fail with the reason; nobody gets it twice",
+          .timeLimit(.minutes(2)))
+    func giveUpWithUntriedBatches() async throws {
+        // g0 is put off forever; each retry sends g0 with the next still-queued recipient.
+        let server = try SMTPTestServer(arguments: ["--reject-rcpt", "g0@example.org=451"])
+        let daemon = DaemonUnderTest()
+        daemon.configure(smtp: ["host: 127.0.0.1", "port: \(server.port)"],
+                         extra: "delivery:\n  max_recipients_per_transaction: 2\n  first_retry: 1s\n  max_retry_delay: 1s\n  lifetime: 2s\n")
+        try await daemon.start()
+        let addresses = (0..<8).map { "g\($0)@example.org" }
+        try daemon.drop("eight.eml", "From: admin@example.org\nTo: \(addresses.joined(separator: ", "))\nSubject: s\n\nx\n")
+        #expect(await eventually { (try? daemon.list().first?["state"] as? String) == "sent" }, "\(daemon.logText)")
+        #expect(daemon.terminate() == 0)
+        let delivered = server.received().flatMap(\.rcpt_tos)
+        #expect(Set(delivered).count == delivered.count && !delivered.contains("g0@example.org"))
+        let recipients = try #require(try daemon.list().first?["recipients"] as? [[String: Any]])
+        let sent = recipients.filter { $0["state"] as? String == "sent" }.compactMap { $0["address"] as? String }
+        let failed = recipients.filter { $0["state"] as? String == "failed" }
+        #expect(Set(sent) == Set(delivered), "sent means the server took it")
+        #expect(sent.count + failed.count == 8 && failed.first?["address"] as? String == "g0@example.org")
+        #expect(sent.count < 7, "with lifetime 2s some batches were never tried (\(sent))")
+        #expect(failed.allSatisfy { ($0["delay_reason"] as? String)?.hasPrefix("gave up after") == true }, "\(failed)")
+    }
+
     @Test("A setting outside 1–10000 is refused at start (exit 78)")
     func badSetting() throws {
         let daemon = DaemonUnderTest()

@@ -52,6 +52,23 @@ struct RetentionEndToEndTests {
         #expect(daemon.terminate() == 0)
     }
 
+    @Test("A failed message keeps its content (requeue works) until keep_failed, then the running daemon deletes it",
+          .timeLimit(.minutes(2)))
+    func failedKeptThenPurged() async throws {
+        let server = try SMTPTestServer(arguments: ["--reject-rcpt", "nobody@example.org=550"])
+        let daemon = DaemonUnderTest()
+        daemon.configure(smtp: ["host: 127.0.0.1", "port: \(server.port)"], queue: ["keep_failed: 6s"])
+        try await daemon.start()
+        try daemon.drop("1.eml", "From: admin@example.org\nTo: nobody@example.org\nSubject: refused\n\n\(Self.secret)\n")
+        #expect(await eventually { (try? daemon.list().first?["state"] as? String) == "failed" }, "\(daemon.logText)")
+        let id = try #require(try daemon.list().first?["queue_id"] as? String)
+        let body = try run(Paths.outbox, ["show", id, "--body", "--config", daemon.configPath])
+        #expect(body.status == 0 && body.stdout.contains(Self.secret), "\(body.stderr)")
+        #expect(await eventually { (try? daemon.list().count) == 0 }, "purged while running: \(daemon.logText)")
+        #expect(daemon.logText.contains("outbox.failed=1"))
+        #expect(daemon.terminate() == 0)
+    }
+
     @Test("keep_sent_content: true keeps the delivered body (opt-in)", .timeLimit(.minutes(2)))
     func keptWhenAsked() async throws {
         let server = try SMTPTestServer()

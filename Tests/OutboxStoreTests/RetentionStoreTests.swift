@@ -157,3 +157,42 @@ struct RetentionStoreTests {
         #expect(before > 1000 && after < before / 10, "pages before \(before), after \(after)")
     }
 }
+
+@Suite("Retention: upgrading a queue written before it")
+struct RetentionUpgradeTests {
+    let t0 = UnixTime(seconds: 1_800_000_000)
+
+    @Test("The v5 migration drops the bodies of mail sent before it; queued and failed mail keep their content")
+    func upgrade() async throws {
+        let queue = TemporaryQueue()
+        let retention = RetentionStoreTests()
+        do {
+            let store = try QueueStore(path: queue.path)
+            store.setKeepsSentContent(true)  // as every version before this one did
+            _ = try await retention.enqueue(store, ["sent.eml"], at: t0)
+            try await retention.finishAll(store, as: .sent, at: t0)
+            _ = try await retention.enqueue(store, ["failed.eml"], at: t0)
+            try await retention.finishAll(store, as: .failed, at: t0)
+            _ = try await retention.enqueue(store, ["waiting.eml"], at: t0)
+            // Back to the v4 schema: no index, no dropped_at, no record of v5.
+            try await store.pool.writeWithoutTransaction { db in
+                try db.execute(sql: """
+                    DROP INDEX message_finished;
+                    ALTER TABLE message_content DROP COLUMN dropped_at;
+                    DELETE FROM grdb_migrations WHERE identifier LIKE 'v5-retention%';
+                    """)
+            }
+            try await store.close()
+        }
+        let store = try QueueStore(path: queue.path)
+        let entries = try await store.list(now: t0)
+        #expect(entries.map(\.state) == [.sent, .failed, .queued])
+        for entry in entries {
+            let detail = try #require(try await store.message(entry.id, now: t0))
+            let text = String(decoding: detail.content, as: UTF8.self)
+            #expect(text.contains("Subject: reset"))
+            #expect(text.contains(RetentionStoreTests.body) == (entry.state != .sent), "\(entry.state)")
+            #expect((detail.contentDroppedAt != nil) == (entry.state == .sent))
+        }
+    }
+}
