@@ -38,6 +38,8 @@ actor SpoolIntake: Service {
     private var settling = false
     /// Names of files a writer left open for ``abandonedWriteAfter`` that were taken anyway (logged once).
     private var warnedAbandoned: Set<String> = []
+    /// Spool files found already queued (a removal that failed): reported once per name.
+    private var alreadyQueuedReported: Set<String> = []
 
     private struct Observation {
         var identity: FileIdentity
@@ -181,6 +183,7 @@ actor SpoolIntake: Service {
         watcher.forget(arrivals.filter { !present.contains($0.key) }.map { ($0.key, $0.value.sequence) })
         observed = observed.filter { present.contains($0.key) }
         warnedAbandoned.formIntersection(present)
+        alreadyQueuedReported.formIntersection(present)
         settling = false
         let clock = ContinuousClock.now
         var complete: [String] = []
@@ -313,7 +316,9 @@ actor SpoolIntake: Service {
                     "outbox.recipients": "\(entry.message.envelope.recipients.count)",
                     "outbox.size": "\(entry.message.content.bytes.count)",
                 ])
-            } else {
+            } else if alreadyQueuedReported.insert(entry.name).inserted {
+                // A file that cannot be removed (new/ not writable to the daemon) comes back at every
+                // scan: said once, never queued again (its spool name is in the queue).
                 logger.notice("Spool file was already queued; removing it", metadata: ["outbox.queue_id": "\(result.queueID)"])
             }
         }
