@@ -11,6 +11,7 @@ packages=(
     python3 python3-aiosmtpd openssl sqlite3
     systemd-container debootstrap
     openjdk-17-jdk-headless  # javac/java: the Java producer example's end-to-end test
+    gcc libc6-dev  # cc builds scripts/clock-shift.c, the LD_PRELOAD clock shim of ClockStepTests and bench/faults.sh
 )
 
 missing=()

@@ -156,7 +156,7 @@ struct ConfigurationReloader: Service {
         let generation: Generation
         do {
             let configuration = try await load()
-            let watcher = try SpoolWatcher(directory: configuration.spool.directory + "/new")
+            let watcher = try SpoolWatcher(directory: configuration.spool.directory + "/new", logger: context.logger)
             generation = Generation(configuration: configuration, watcher: watcher)
         } catch {
             // ConfigurationError names the file, key and problem, never a secret's value.

@@ -105,7 +105,7 @@ public enum Daemon {
         }
         let watcher: SpoolWatcher
         do {
-            watcher = try SpoolWatcher(directory: spool + "/new")
+            watcher = try SpoolWatcher(directory: spool + "/new", logger: logger)
         } catch {
             throw StartupError(description: "\(error)")
         }

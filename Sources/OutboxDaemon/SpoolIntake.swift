@@ -40,6 +40,8 @@ actor SpoolIntake: Service {
     private var settling = false
     /// Names of files a writer left open for ``abandonedWriteAfter`` that were taken anyway (logged once).
     private var warnedAbandoned: Set<SpoolName> = []
+    /// Spool files found already queued (a removal that failed): reported once per name.
+    private var alreadyQueuedReported: Set<String> = []
 
     private struct Observation {
         var identity: FileIdentity
@@ -214,6 +216,7 @@ actor SpoolIntake: Service {
         watcher.forget(arrivals.filter { !presentKeys.contains($0.key) }.map { ($0.key, $0.value.sequence) })
         observed = observed.filter { present.contains($0.key) }
         warnedAbandoned.formIntersection(present)
+        alreadyQueuedReported.formIntersection(names.compactMap(\.text))
         settling = false
         let clock = ContinuousClock.now
         var complete: [SpoolName] = []
@@ -356,6 +359,9 @@ actor SpoolIntake: Service {
                 ])
             } else {
                 state.metrics.intakeFiles(.duplicate).increment()
+                // A file that cannot be removed (new/ not writable to the daemon) comes back at every
+                // scan: said once, never queued again (its spool name is in the queue).
+                guard alreadyQueuedReported.insert(entry.name).inserted else { continue }
                 logger.notice("Spool file was already queued; removing it", metadata: ["outbox.queue_id": "\(result.queueID)"])
             }
         }

@@ -1,5 +1,6 @@
 import Dispatch
 import Glibc
+import Logging
 import Synchronization
 
 /// Watches `<spool>/new` with inotify and says "look again" whenever a file may have arrived,
@@ -40,19 +41,32 @@ final class SpoolWatcher: Sendable {
 
     private let fd: Int32
     private let directory: String
+    private let logger: Logger?
+    private static let mask = UInt32(IN_MOVED_TO | IN_CLOSE_WRITE | IN_CREATE | IN_DELETE_SELF | IN_MOVE_SELF)
     private let stopped = Atomic<Bool>(false)
+    /// Set when the watched directory was removed or moved away: recreate it and watch it again.
+    private let lostWatch = Atomic<Bool>(false)
+    /// The watched directory's inode, to notice `spool/` itself being moved or removed (which no
+    /// event on `new/` reports).
+    private let watchedInode = Atomic<UInt64>(0)
     private let marks = Mutex<(byName: [String: Mark], sequence: UInt64)>(([:], 0))
 
-    init(directory: String) throws {
+    init(directory: String, logger: Logger? = nil) throws {
         self.directory = directory
+        self.logger = logger
         fd = inotify_init1(Int32(IN_NONBLOCK | IN_CLOEXEC))
         guard fd >= 0 else { throw WatchError.inotify(errno: errno, path: directory) }
-        let mask = UInt32(IN_MOVED_TO | IN_CLOSE_WRITE | IN_CREATE | IN_DELETE_SELF | IN_MOVE_SELF)
-        guard inotify_add_watch(fd, directory, mask) >= 0 else {
+        guard inotify_add_watch(fd, directory, Self.mask) >= 0 else {
             let code = errno
             close(fd)
             throw WatchError.inotify(errno: code, path: directory)
         }
+        watchedInode.store(Self.inode(of: directory) ?? 0, ordering: .relaxed)
+    }
+
+    private static func inode(of path: String) -> UInt64? {
+        var info = stat()
+        return stat(path, &info) == 0 ? UInt64(info.st_ino) : nil
     }
 
     deinit { close(fd) }
@@ -94,6 +108,12 @@ final class SpoolWatcher: Sendable {
                 } else if clock.now >= nextRescan {
                     continuation.yield()
                 }
+                if Self.inode(of: directory) != watchedInode.load(ordering: .relaxed) {
+                    lostWatch.store(true, ordering: .relaxed)  // moved, removed, or replaced
+                }
+                if lostWatch.load(ordering: .relaxed), rewatch() {
+                    continuation.yield()
+                }
                 if clock.now >= nextRescan { nextRescan = clock.now + rescanInterval }
             }
             continuation.finish()
@@ -116,6 +136,12 @@ final class SpoolWatcher: Sendable {
             let length = Int(word(12))
             let nameBytes = events[(offset + header)..<min(offset + header + length, events.endIndex)].prefix { $0 != 0 }
             offset += header + length
+            if mask & UInt32(IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED) != 0 {
+                // `new/` itself was removed or moved away (`rm -rf spool`, a restore).
+                lostWatch.store(true, ordering: .relaxed)
+                marks.withLock { $0.byName.removeAll() }
+                continue
+            }
             if mask & UInt32(IN_Q_OVERFLOW) != 0 {
                 // Events were lost: what is known may be stale; every file must settle again.
                 marks.withLock { $0.byName.removeAll() }
@@ -143,6 +169,22 @@ final class SpoolWatcher: Sendable {
                 marks.byName[name] = Mark(arrival: arrival, sequence: marks.sequence)
             }
         }
+    }
+
+    /// Recreates the spool directories that are missing (modes as at startup) and watches `new/`
+    /// again. - Returns: true once watched.
+    private func rewatch() -> Bool {
+        let spool = String(directory.dropLast("/new".count))
+        var created: [String] = []
+        for (path, mode) in [(spool, 0o750), (spool + "/tmp", 0o770), (directory, 0o770), (spool + "/failed", 0o770)] {
+            if mkdir(path, mode_t(mode)) == 0 { created.append(path) }
+        }
+        guard inotify_add_watch(fd, directory, Self.mask) >= 0 else { return false }
+        watchedInode.store(Self.inode(of: directory) ?? 0, ordering: .relaxed)
+        lostWatch.store(false, ordering: .relaxed)
+        logger?.warning("The spool directory was removed or moved; watching it again",
+                        metadata: ["outbox.path": "\(directory)", "outbox.recreated": "\(created.joined(separator: " "))"])
+        return true
     }
 
     func stop() { stopped.store(true, ordering: .relaxed) }

@@ -70,4 +70,19 @@ struct CarelessProducerTests {
         let left = (try? FileManager.default.contentsOfDirectory(atPath: daemon.spool + "/new")) ?? []
         #expect(left.isEmpty)
     }
+
+    @Test("A spool directory moved away under the daemon is recreated and watched again at once, without a reload")
+    func recreatedSpool() async throws {
+        let server = try SMTPTestServer()
+        let daemon = try await startDaemon(server)
+        defer { daemon.terminate() }
+        // An admin's restore or cleanup: the whole spool moved away (no event on new/ says so).
+        try FileManager.default.moveItem(atPath: daemon.spool, toPath: daemon.spool + ".old")
+        #expect(await eventually(timeout: .seconds(10)) { FileManager.default.fileExists(atPath: daemon.spool + "/new") },
+                "\(daemon.logText)")
+        #expect(daemon.logText.contains("watching it again"))
+        try daemon.drop("after.eml", "From: app@example.org\nTo: after@example.org\nSubject: after\n\nafter\n")
+        // Well within the 30 s rescan: only a new watch sees the file this soon.
+        #expect(await eventually(timeout: .seconds(10)) { server.received().count == 1 }, "\(daemon.logText)")
+    }
 }
