@@ -11,6 +11,9 @@ packages=(
     python3 python3-aiosmtpd openssl sqlite3
     systemd-container debootstrap
     openjdk-17-jdk-headless  # javac/java: the Java producer example's end-to-end test
+    # The SMTP listener's tests (issue 12): JavaMail as XNAT uses it (javax.mail + Spring's
+    # JavaMailSenderImpl), swaks for the edge cases.
+    libmail-java libspring-context-support-java swaks
 )
 
 missing=()
