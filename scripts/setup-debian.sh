@@ -12,6 +12,9 @@ packages=(
     systemd-container debootstrap
     openjdk-17-jdk-headless  # javac/java: the Java producer example's end-to-end test
     gcc libc6-dev  # cc builds scripts/clock-shift.c, the LD_PRELOAD clock shim of ClockStepTests and bench/faults.sh
+    # The SMTP listener's tests (issue 12): JavaMail as XNAT uses it (javax.mail + Spring's
+    # JavaMailSenderImpl), swaks for the edge cases.
+    libmail-java libspring-context-support-java swaks
 )
 
 missing=()

@@ -108,7 +108,8 @@ EOF
 write_config CI1
 # For the test only: a short watchdog so a frozen daemon is restarted within seconds, and a quick restart.
 mkdir -p "$CONTAINER_ROOT/etc/systemd/system/outboxd.service.d"
-printf '[Service]\nWatchdogSec=4s\nRestartSec=1s\n' >"$CONTAINER_ROOT/etc/systemd/system/outboxd.service.d/ci.conf"
+# No start rate limit: the listener test restarts outboxd 20 times in a row (systemd's default allows 5 in 10 s).
+printf '[Unit]\nStartLimitIntervalSec=0\n[Service]\nWatchdogSec=4s\nRestartSec=1s\n' >"$CONTAINER_ROOT/etc/systemd/system/outboxd.service.d/ci.conf"
 container_exec systemctl daemon-reload
 
 # MARK: the unit file
@@ -388,8 +389,8 @@ else
 fi
 loop() { /usr/bin/python3 "$repo/scripts/smtp-submit-loop.py" --port 25 "$@"; }
 delivered_tokens() { grep -rhoE "$1-[0-9]{6}" "$work/mail" 2>/dev/null | sort -u; }
-all_delivered() {   # all_delivered TAG ACKED-FILE: every acknowledged token arrived at the SMTP server
-    [[ -z $(comm -23 <(cut -d' ' -f1 "$2" | sort -u) <(delivered_tokens "$1")) ]]
+all_delivered() {   # all_delivered TAG ACKED-FILE: every acknowledged token (at least one) arrived at the SMTP server
+    [[ -s $2 && -z $(comm -23 <(cut -d' ' -f1 "$2" | sort -u) <(delivered_tokens "$1")) ]]
 }
 if [[ $(show ActiveState) != active ]]; then
     first=$(loop --count 1 --acked "$work/first.txt" --tag first --deadline 30)
@@ -397,6 +398,7 @@ if [[ $(show ActiveState) != active ]]; then
         pass "the first connection to 127.0.0.1:25 started outboxd (socket activation) and got its 250 ($first)"
     else
         fail "socket activation on the first connection" "$first, outboxd $(show ActiveState)"
+        container_exec journalctl -u outboxd.service -n 25 -o cat --no-pager | sed 's/^/  journal: /'
     fi
     if wait_for 30 all_delivered first "$work/first.txt"; then pass "the socket-activated message was delivered"
     else fail "the socket-activated message was not delivered"; fi
@@ -429,7 +431,7 @@ if [[ $refused == 0 && $restart_failures == 0 && $acked -gt 20 ]]; then
 else
     fail "restarts under socket activation" "restart failures $restart_failures; $summary"
 fi
-if wait_for 120 all_delivered restart "$work/restart.txt"; then
+if ((acked > 0)) && wait_for 120 all_delivered restart "$work/restart.txt"; then
     pass "all $acked acknowledged messages were delivered"
 else
     missing=$(comm -23 <(cut -d' ' -f1 "$work/restart.txt" | sort -u) <(delivered_tokens restart) | wc -l)

@@ -53,7 +53,6 @@ public struct SMTPListener: Service {
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.backlog, value: 256)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
                 let address = channel.remoteAddress?.ipAddress ?? "unknown"
                 let bytes = IPNetwork.parseAddress(address) ?? []
@@ -71,7 +70,10 @@ public struct SMTPListener: Service {
                     }
                     channel.closeFuture.whenComplete { _ in sessions.closed(channel) }
                     try pipeline.addHandler(IdleStateHandler(readTimeout: TimeAmount.nanoseconds(Int64(settings.idleTimeout.nanoseconds))))
-                    try pipeline.addHandler(SMTPSessionHandler(limits: limits, intake: intake, client: .init(address: address)))
+                    try pipeline.addHandler(SMTPSessionHandler(limits: limits, intake: intake, client: .init(address: address), logger: logger))
+                }.flatMapErrorThrowing { error in
+                    logger.warning("Cannot set up an SMTP session", metadata: ["outbox.client": "\(address)", "error": "\(error)"])
+                    throw error
                 }
             }
 

@@ -1,3 +1,4 @@
+import Logging
 import NIOCore
 import OutboxSMTPServer
 
@@ -17,10 +18,12 @@ final class SMTPSessionHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var conversation: SMTPServerConversation
     private let intake: SMTPIntake
     private let client: SMTPIntake.Client
+    private let logger: Logger
     private var closing = false
     private var shutdownRequested = false
 
-    init(limits: SMTPServerConversation.Limits, intake: SMTPIntake, client: SMTPIntake.Client) {
+    init(limits: SMTPServerConversation.Limits, intake: SMTPIntake, client: SMTPIntake.Client, logger: Logger) {
+        self.logger = logger
         self.conversation = SMTPServerConversation(limits: limits)
         self.intake = intake
         self.client = client
@@ -59,6 +62,7 @@ final class SMTPSessionHandler: ChannelInboundHandler, RemovableChannelHandler {
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         // A reset by the client or a failed write: nothing to answer; whatever was not committed
         // stays with the client.
+        logger.info("SMTP session ended by an error", metadata: ["outbox.client": "\(client.address)", "error": "\(error)"])
         context.close(promise: nil)
     }
 

@@ -24,12 +24,12 @@ struct DataReceiver: Sendable {
 
     /// Consumes input until the end-of-data line.
     /// - Returns: the index after the last byte consumed, and whether the data ended there.
-    mutating func consume<C: Collection<UInt8>>(_ input: C, maxSize: Int) -> (C.Index, Bool) {
+    mutating func consume(_ input: ArraySlice<UInt8>, maxSize: Int) -> (Int, Bool) {
         limit = maxSize
         var index = input.startIndex
         while index != input.endIndex {
             let byte = input[index]
-            input.formIndex(after: &index)
+            index += 1
             switch state {
             case .lineStart:
                 switch byte {

@@ -117,6 +117,13 @@ public struct SMTPServerConversation: Sendable {
 
     /// Bytes from the client; returns what to do, in order.
     public mutating func receive(_ input: some Collection<UInt8>) -> [Action] {
+        // One copy into an array (a memcpy for contiguous input such as NIO's ByteBufferView): the
+        // byte loops below then run on a concrete type this module specializes, not generically.
+        let bytes = input.withContiguousStorageIfAvailable { Array($0) } ?? Array(input)
+        return receive(bytes: bytes[...])
+    }
+
+    private mutating func receive(bytes input: ArraySlice<UInt8>) -> [Action] {
         var actions: [Action] = []
         if phase == .committing {
             pending.append(contentsOf: input)

@@ -169,6 +169,40 @@ struct ListenerEndToEndTests {
         #expect(after.contains("250 2.0.0 Ok"))
     }
 
+    @Test("When the queue cannot commit (another writer holds it past the busy timeout) the final dot gets 451 4.3.0; the client keeps the mail")
+    func queueCannotCommit() async throws {
+        let setup = try await ListenerSetup(deliver: false)
+        defer { setup.daemon.terminate() }
+        // Another process takes the database's write lock for 14 s (the store waits 10 s, then gives up).
+        let ready = setup.daemon.scratch.file("locked")
+        let locker = try ChildProcess("/usr/bin/python3", ["-c", """
+            import sqlite3, sys, time
+            db = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=30)
+            db.execute("BEGIN IMMEDIATE")
+            open(sys.argv[2], "w").close()
+            time.sleep(14)
+            db.execute("ROLLBACK")
+            """, setup.daemon.database, ready], outputPath: setup.daemon.scratch.file("locker.log"))
+        defer { locker.wait() }
+        #expect(await eventually { FileManager.default.fileExists(atPath: ready) })
+        let client = #"""
+        import smtplib, sys
+        s = smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=60)
+        try:
+            s.sendmail("a@example.org", ["b@example.org"], "Subject: kept by the client\r\n\r\nbody\r\n")
+            print("accepted")
+        except smtplib.SMTPDataError as e:
+            print(e.smtp_code, e.smtp_error.decode())
+        """#
+        let refused = try python(client, ["\(setup.port)"])
+        #expect(refused == "451 4.3.0 Queue cannot commit the message now; try again later\n")
+        #expect(setup.daemon.logText.contains("SMTP intake cannot write to the queue"))
+        locker.wait()
+        // The lock is gone: the client's retry is queued.
+        #expect(try python(client, ["\(setup.port)"]) == "accepted\n")
+        #expect(try setup.daemon.list().count == 1)
+    }
+
     @Test("A non-loopback listen address without allow_networks is refused at start")
     func openRelayRefused() async throws {
         let daemon = DaemonUnderTest()
