@@ -108,7 +108,7 @@ public struct CurlSMTPTransport: DeliveryTransport {
             return "the server does not offer AUTH XOAUTH2 (\(ehlo.prefix(120))) — check smtp.host (and smtp.start_tls: "
                 + "many servers offer AUTH only after STARTTLS), or remove smtp.oauth2"
         }
-        let reply = result.transcript.replies.last { $0.code == 535 }?.text ?? outcome.text
+        let reply = result.transcript.replies.last { $0.code == 535 }?.text ?? result.error.map { "\($0)" } ?? outcome.text
         return "the server refused the OAuth2 token (\(reply)) — check smtp.username (the mailbox to send as) and that "
             + "the app may send as it (Microsoft 365: SMTP.SendAsApp and mailbox permission for the app; README, OAuth2)"
     }
