@@ -418,7 +418,8 @@ struct FromPolicyTests {
         // The queue keeps the message as written: `outbox show` prints the original author.
         let id = try #require(entry()?["queue_id"] as? String)
         let show = try run(Paths.outbox, ["show", id, "--config", daemon.configPath])
-        #expect(show.stdout.contains("alice@xnat.example.org"), "\(show.stdout)")
+        #expect(show.stdout.contains("  From: Alice Example <alice@xnat.example.org>\n"), "\(show.stdout)")
+        #expect(show.stdout.contains("Sent as:    From: Alice Example via XNAT <\(mailbox)> (smtp.from_policy: rewrite"), "\(show.stdout)")
         daemon.terminate()
     }
 }
