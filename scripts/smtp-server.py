@@ -269,7 +269,8 @@ def main():
         if args.xoauth2_tokens is not None:
             kwargs.update(auth_required=True, auth_require_tls=False, auth_exclude_mechanism=["LOGIN", "PLAIN"])
         elif args.auth_user is not None:
-            kwargs.update(authenticator=authenticator, auth_required=True, auth_require_tls=False)
+            kwargs.update(authenticator=authenticator, auth_required=True, auth_require_tls=False,
+                          auth_exclude_mechanism=["XOAUTH2"])
         return smtp_class(handler, hostname="smtp-server.test", **kwargs)
 
     async def serve():

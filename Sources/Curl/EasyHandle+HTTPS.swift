@@ -41,6 +41,8 @@ extension EasyHandle {
             try set(CURLOPT_URL, request.url)
             try set(CURLOPT_SSL_VERIFYPEER, 1)
             try set(CURLOPT_SSL_VERIFYHOST, 2)
+            // CURLOPT_CAINFO replaces the CA bundle file, but Debian's libcurl keeps its CA path
+            // (--with-ca-path=/etc/ssl/certs), so the system's CAs stay trusted beside smtp.ca_file.
             if let caFile = request.caFile { try set(CURLOPT_CAINFO, caFile) }
             // "CURLOPT_COPYPOSTFIELDS … copies the data": the form need not outlive this call.
             try set(CURLOPT_POSTFIELDSIZE, request.form.utf8.count)

@@ -85,7 +85,10 @@ struct ConfigurationReloader: Service {
             try await group.run()
             generation.watcher.stop()
             guard let next = control.takePending() else {
-                if control.isStopping { return }
+                // On SIGTERM the inner group can finish before the SIGHUP loop has marked the
+                // control as stopping (they see the graceful shutdown concurrently): that is a
+                // stop, not a failure (it made outboxd exit 75 now and then).
+                if control.isStopping || Task.isShuttingDownGracefully { return }
                 throw UnexpectedStop()
             }
             generation = next

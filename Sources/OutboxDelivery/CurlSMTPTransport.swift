@@ -81,7 +81,7 @@ public struct CurlSMTPTransport: DeliveryTransport {
         }
         let exchange = SMTPExchange(result)
         var outcome = DeliveryOutcome(exchange)
-        if tokens != nil, Self.isTokenRefused(result) {
+        if tokens != nil, Self.isTokenRefused(result) || result.error?.code == 67 {
             outcome = .configurationError(reason: Self.tokenRefusalReason(result, outcome: outcome))
         }
         return DeliveryAttempt(
@@ -101,12 +101,18 @@ public struct CurlSMTPTransport: DeliveryTransport {
     /// gave up on the login (67). libcurl 7.88 sends `AUTH XOAUTH2` without an initial response
     /// (CURLOPT_SASL_IR is off), so an empty `334` is the normal challenge, not a refusal.
     static func isTokenRefused(_ result: SMTPTransferResult) -> Bool {
-        if result.error?.code == 67 { return true }
+        let offered = result.transcript.replies.contains { $0.command == "EHLO" && $0.text.uppercased().contains("XOAUTH2") }
+        if result.error?.code == 67 && offered { return true }
         return result.transcript.replies.contains { $0.command == "AUTH" && ($0.code == 535 || ($0.code == 334 && $0.text != "334")) }
     }
 
     static func tokenRefusalReason(_ result: SMTPTransferResult, outcome: DeliveryOutcome) -> String {
-        let reply = result.transcript.replies.last { $0.code == 535 }?.text ?? outcome.text
+        let ehlo = result.transcript.replies.last { $0.command == "EHLO" && $0.code == 250 }?.text ?? ""
+        if !ehlo.isEmpty, !ehlo.uppercased().contains("XOAUTH2") {
+            return "the server does not offer AUTH XOAUTH2 (\(ehlo.prefix(120))) — check smtp.host (and smtp.start_tls: "
+                + "many servers offer AUTH only after STARTTLS), or remove smtp.oauth2"
+        }
+        let reply = result.transcript.replies.last { $0.code == 535 }?.text ?? result.error.map { "\($0)" } ?? outcome.text
         return "the server refused the OAuth2 token (\(reply)) — check smtp.username (the mailbox to send as) and that "
             + "the app may send as it (Microsoft 365: SMTP.SendAsApp and mailbox permission for the app; README, OAuth2)"
     }

@@ -74,6 +74,13 @@ public actor OAuth2TokenSource {
         case .clientCredentials:
             fields.append(("grant_type", "client_credentials"))
         case .refreshToken:
+            if let stateFile, access(stateFile, F_OK) == 0, access(stateFile, R_OK) != 0 {
+                // Using the configured token here could rotate it away under the daemon (check-config
+                // run by an admin): the rotated one is outboxd's, 0600.
+                return .failure(OAuth2Failure(
+                    key: "smtp.oauth2.refresh_token",
+                    problem: "cannot read the rotated refresh token in \(stateFile) (it belongs to outboxd; run this as its user, e.g. sudo -u outbox)"))
+            }
             fields.append(("grant_type", "refresh_token"))
             fields.append(("refresh_token", refreshToken ?? ""))
         }
@@ -98,9 +105,8 @@ public actor OAuth2TokenSource {
         let host = settings.tokenURL.dropFirst("https://".count).prefix { $0 != "/" && $0 != ":" }
         switch error.code {
         case 6:
-            let key = settings.provider == .microsoft && settings.tokenURL.contains("login.microsoftonline.com")
-                ? "smtp.oauth2.tenant" : "smtp.oauth2.token_url"
-            return OAuth2Failure(key: key, problem: "cannot resolve \(host) (\(error))")
+            return OAuth2Failure(key: "smtp.oauth2.token_url",
+                                 problem: "cannot resolve \(host) (\(error)); check it, and this host's DNS (/etc/resolv.conf)")
         case 35, 51, 53, 54, 58, 59, 60, 66, 77, 80, 82, 83, 90, 91:
             return OAuth2Failure(key: "smtp.ca_file",
                                  problem: "TLS with \(host) failed (\(error)); its certificate must be trusted by this host or by smtp.ca_file")

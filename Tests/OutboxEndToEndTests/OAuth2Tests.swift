@@ -208,6 +208,53 @@ struct OAuth2Tests {
         daemon.terminate()
     }
 
+    @Test("A token the server stops accepting (Google: 334 + error JSON, then 535) is replaced once, and the mail still goes out on the first attempt")
+    func refusedTokenRefreshedOnce() async throws {
+        let control: [String: Any] = [
+            "clients": [Self.clientID: Self.secret], "scope": "https://mail.google.com/",
+            "refresh_tokens": [Self.refreshToken], "style": "google",
+        ]
+        let setup = try Setup(control: control, style: "google")
+        setup.credential("smtp.oauth2.client_secret", Self.secret)
+        setup.credential("smtp.oauth2.refresh_token", Self.refreshToken)
+        let daemon = setup.daemon(["provider: google", "client_id: \(Self.clientID)", "token_url: \(setup.endpoint.url("/token"))"])
+        try await daemon.start()
+        try daemon.drop("1.eml", Self.message(1))
+        #expect(await eventually { states(daemon) == ["sent"] }, "\(daemon.logText)")
+        // The provider revokes every token it issued (the cached one has an hour left), and the
+        // server restarts, so the next message needs a new login.
+        FileManager.default.createFile(atPath: setup.endpoint.tokens, contents: Data("{}".utf8))
+        setup.server.stop()
+        try setup.server.start(port: setup.server.port)
+        try daemon.drop("2.eml", Self.message(2))
+        #expect(await eventually { states(daemon) == ["sent", "sent"] }, "\(daemon.logText)")
+        let attempts = ((try? daemon.list()) ?? []).compactMap { $0["attempts"] as? Int }
+        #expect(attempts == [1, 1], "the refusal cost no deferral: \(attempts)")
+        #expect(setup.said.filter { $0.hasPrefix("XOAUTH2") } == ["XOAUTH2 ok", "XOAUTH2 unknown-token", "XOAUTH2 ok"], "\(setup.said)")
+        #expect(setup.endpoint.requests.count == 2, "\(setup.endpoint.requests)")
+        daemon.terminate()
+    }
+
+    @Test("A server that does not offer XOAUTH2: a settings problem saying so, and no second token request")
+    func serverWithoutXOAUTH2() async throws {
+        let setup = try Setup(control: Self.microsoftControl())
+        setup.credential("smtp.oauth2.client_secret", Self.secret)
+        let plain = try SMTPTestServer(arguments: setup.ca.serverArguments + ["--auth-user", Self.mailbox, "--auth-password", "pw"])
+        let daemon = DaemonUnderTest()
+        daemon.configure(smtp: setup.smtp(Self.microsoftLines(setup)).map {
+            $0 == "port: \(setup.server.port)" ? "port: \(plain.port)" : $0
+        })
+        daemon.environment = ["CREDENTIALS_DIRECTORY": setup.credentials]
+        try await daemon.start()
+        try daemon.drop("1.eml", Self.message(1))
+        #expect(await eventually { states(daemon) == ["deferred"] }, "\(daemon.logText)")
+        let error = (try? daemon.list().first?["last_error"] as? String) ?? ""
+        #expect(error.contains("does not offer AUTH XOAUTH2"), "\(error)")
+        #expect(setup.endpoint.requests.count == 1, "\(setup.endpoint.requests)")
+        #expect(plain.received().isEmpty)
+        daemon.terminate()
+    }
+
     @Test("A burst through 4 workers makes one token request, not four")
     func burstOneRequest() async throws {
         let setup = try Setup(control: Self.microsoftControl())
@@ -371,7 +418,8 @@ struct FromPolicyTests {
         // The queue keeps the message as written: `outbox show` prints the original author.
         let id = try #require(entry()?["queue_id"] as? String)
         let show = try run(Paths.outbox, ["show", id, "--config", daemon.configPath])
-        #expect(show.stdout.contains("alice@xnat.example.org"), "\(show.stdout)")
+        #expect(show.stdout.contains("  From: Alice Example <alice@xnat.example.org>\n"), "\(show.stdout)")
+        #expect(show.stdout.contains("Sent as:    From: Alice Example via XNAT <\(mailbox)> (smtp.from_policy: rewrite"), "\(show.stdout)")
         daemon.terminate()
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import OutboxConfig
 import OutboxCore
 import OutboxStore
 
@@ -44,11 +45,18 @@ struct Show: AsyncParsableCommand {
             }
             FileHandle.standardOutput.write(Data(detail.content))
         } else {
-            print(Self.describe(detail, now: now), terminator: "")
+            // smtp.from_policy: rewrite changes the From of the copy being sent: show it beside the original.
+            var rewrite: FromRewrite?
+            if global.database == nil, let smtp = try? await OutboxConfiguration.load(file: global.config).smtp,
+                smtp.fromPolicy == .rewrite, let mailbox = smtp.from
+            {
+                rewrite = FromRewrite(mailbox: mailbox)
+            }
+            print(Self.describe(detail, now: now, fromRewrite: rewrite), terminator: "")
         }
     }
 
-    static func describe(_ detail: QueueMessageDetail, now: UnixTime) -> String {
+    static func describe(_ detail: QueueMessageDetail, now: UnixTime, fromRewrite: FromRewrite? = nil) -> String {
         let entry = detail.entry
         var state = entry.state.rawValue
         switch entry.state {
@@ -69,6 +77,13 @@ struct Show: AsyncParsableCommand {
         if let error = entry.lastError { fields.append(("Last error", error.escapingControlCharacters)) }
         if let dropped = detail.contentDroppedAt {
             fields.append(("Content", "body dropped after delivery \(dropped.relative(to: now)); headers kept"))
+        }
+        if let fromRewrite {
+            let stored = RawMessage(normalizedBytes: detail.content)
+            let sent = fromRewrite.apply(to: stored)
+            if sent != stored, let from = sent.values(of: "From").first {
+                fields.append(("Sent as", "From: \(from.escapingControlCharacters) (smtp.from_policy: rewrite; the headers below are the original)"))
+            }
         }
         var out = fields.map { "\($0.0 + ":")".padding(toLength: 12, withPad: " ", startingAt: 0) + $0.1 }
             .joined(separator: "\n") + "\n"
