@@ -100,6 +100,14 @@ struct HostileInputTests {
         #expect(why?.hasSuffix("(in field \"headers\")") == true, "\(why ?? "accepted")")
     }
 
+    @Test("JSON headers with 1 001 values in all are refused: the built message would have as many header fields")
+    func manyJSONHeaderValues() {
+        let values = Array(repeating: "\"v\"", count: 600).joined(separator: ",")
+        let json = Array("{\"from\": \"a@example.org\", \"tos\": \"b@example.org\", \"headers\": {\"X-A\": [\(values)], \"X-B\": [\(values)]}}".utf8)
+        let why = reason { _ = try IncomingMessage(spoolFileNamed: "v.json", content: json, context: context) }
+        #expect(why == "headers: more than 1000 values (the limit of header fields)")
+    }
+
     @Test("A duplicate JSON key is still refused with its name, among 1 000 distinct ones")
     func duplicateKeyAmongMany() {
         let keys = (0..<999).map { "\"k\($0)\": 1" }.joined(separator: ",")
@@ -136,10 +144,18 @@ struct HostileInputTests {
         #expect(try IncomingMessage(spoolFileNamed: "ok.eml", content: eml(1_000), context: context).envelope.recipients.count == 1_000)
         #expect(reason { _ = try IncomingMessage(spoolFileNamed: "r.eml", content: eml(1_001), context: context) }
             == "more than 1000 recipients in To:, Cc: and Bcc:: split the message into several")
-        let tos = (0..<100_000).map { "\"r\($0)@example.org\"" }.joined(separator: ",")
-        let json = Array("{\"from\": \"a@example.org\", \"tos\": [\(tos)]}".utf8)
-        #expect(reason { _ = try IncomingMessage(spoolFileNamed: "r.json", content: json, context: context) }
+        func json(tos: Int, ccs: Int) -> [UInt8] {
+            func list(_ prefix: String, _ count: Int) -> String {
+                "[" + (0..<count).map { "\"\(prefix)\($0)@example.org\"" }.joined(separator: ",") + "]"
+            }
+            return Array("{\"from\": \"a@example.org\", \"tos\": \(list("t", tos)), \"ccs\": \(list("c", ccs))}".utf8)
+        }
+        #expect(reason { _ = try IncomingMessage(spoolFileNamed: "r.json", content: json(tos: 600, ccs: 600), context: context) }
             == "more than 1000 recipients in tos, ccs and bccs: split the message into several")
+        // 100 000 in one list: refused at the 1 001st item, before the rest is parsed.
+        let why = reason { _ = try IncomingMessage(spoolFileNamed: "r.json", content: json(tos: 100_000, ccs: 0), context: context) }
+        #expect(why?.hasPrefix("not valid JSON: a list with more than 1000 items at byte ") == true, "\(why ?? "accepted")")
+        #expect(why?.hasSuffix(" (in field \"tos\")") == true, "\(why ?? "accepted")")
     }
 
     @Test("A body of a million short 8-bit lines is re-encoded in one pass")
