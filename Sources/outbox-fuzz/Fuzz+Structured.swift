@@ -36,7 +36,7 @@ extension Fuzz {
             let large = random.next() % 200 == 0
             let size = logUniform(&random, from: large ? 65_536 : 64, to: large ? maximumSize : 65_536)
             let input = make(&random, size)
-            mallocTrim?(0)
+            if input.bytes.count >= 65_536 { mallocTrim?(0) }  // small inputs: the trim would cost more than they do
             resetPeakMemory()
             let baseline = memoryKilobytes("VmRSS:")
             let begin = cpuSeconds()
@@ -58,6 +58,12 @@ extension Fuzz {
             let describe = "input \(index) \(family) \(input.bytes.count) bytes (seed \(seed))"
             if seconds > slowest.seconds { slowest = Worst(seconds: seconds, bytes: used, describe: describe) }
             if used > largest.bytes { largest = Worst(seconds: seconds, bytes: used, describe: describe) }
+            if (index + 1) % 100_000 == 0 {
+                print(
+                    "fuzz structured: progress inputs=\(index + 1) over_limits=\(violations) slowest_ms=\(format(slowest.seconds * 1000)) largest_mb=\(format(Double(largest.bytes) / 1_048_576)) seconds=\(format(Date().timeIntervalSince(started)))"
+                )
+                fflush(stdout)
+            }
             if seconds > timeLimit || used > memoryLimit + 4 * input.bytes.count {
                 violations += 1
                 if violations <= 10 {
