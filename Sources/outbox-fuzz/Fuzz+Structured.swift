@@ -62,7 +62,7 @@ extension Fuzz {
                 print(
                     "fuzz structured: progress inputs=\(index + 1) over_limits=\(violations) slowest_ms=\(format(slowest.seconds * 1000)) largest_mb=\(format(Double(largest.bytes) / 1_048_576)) seconds=\(format(Date().timeIntervalSince(started)))"
                 )
-                fflush(stdout)
+                fflush(nil)  // all streams: `stdout` is a global var Swift 6 refuses to touch
             }
             if seconds > timeLimit || used > memoryLimit + 4 * input.bytes.count {
                 violations += 1

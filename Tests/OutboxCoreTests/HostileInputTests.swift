@@ -88,6 +88,27 @@ struct HostileInputTests {
         #expect(text.contains("quoted-printable\r\n\r\nna=C3=AFve\r\n--outer--\r\n"), "\(text)")
     }
 
+    @Test("A multipart of 20 000 small parts is refused at intake; queued before, it is sent with the rest unwalked")
+    func manyParts() throws {
+        var text = "From: a@example.org\nTo: b@example.org\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"p\"\n\n"
+        for index in 0..<20_000 { text += "--p\nContent-Type: text/plain\n\n\(index % 2 == 0 ? "caf\u{E9}" : "ascii")\n" }
+        text += "--p--\n"
+        let why = reason { _ = try IncomingMessage(spoolFileNamed: "parts.eml", content: Array(text.utf8), context: context) }
+        #expect(why == "the message has more than 10000 MIME parts")
+        let sent = SevenBitBody.apply(to: try RawMessage(normalizing: Array(text.utf8)))
+        #expect(sent.bytes.count > text.utf8.count, "the first parts were re-encoded")
+    }
+
+    @Test("A JSON subject of 2 000 000 spaces folds in one pass, no line white space only")
+    func subjectOfSpaces() throws {
+        let json = Array(("{\"from\": \"a@example.org\", \"tos\": \"b@example.org\", \"subject\": \"a" + String(repeating: " ", count: 2_000_000) + "b\"}").utf8)
+        let message = try IncomingMessage(spoolFileNamed: "s.json", content: json, context: context).content
+        let sent = SevenBitBody.apply(to: message)
+        let lines = headerLines(sent)
+        #expect(lines.allSatisfy { $0.utf8.count <= 998 && !$0.allSatisfy { $0 == " " || $0 == "\t" } })
+        #expect(sent.values(of: "Subject") == ["a b"])
+    }
+
     // MARK: Finding 2: many keys, many header fields
 
     @Test("JSON with 160 000 keys (finding 2) is refused quickly, naming the limit")
