@@ -72,6 +72,9 @@ public struct IncomingMessage: Sendable, Hashable {
         if structure.exceedsMaximumDepth {
             throw Rejection("MIME parts are nested more than \(MIMEStructure.maximumDepth) levels deep")
         }
+        if structure.exceedsMaximumParts {
+            throw Rejection("the message has more than \(MIMEStructure.maximumParts) MIME parts")
+        }
 
         let from = envelopeSender == nil ? try Self.addresses(in: message, field: "From") : []
         let senderField = envelopeSender == nil ? try Self.addresses(in: message, field: "Sender") : []

@@ -9,6 +9,9 @@
 struct MIMEStructure {
     /// Multiparts nested deeper than this are refused at intake (Postfix's `mime_nesting_limit`).
     static let maximumDepth = 100
+    /// More parts than this in one message are refused at intake; past it the walk treats what
+    /// follows as content (each part costs a header parse and a few allocations).
+    static let maximumParts = 10_000
 
     struct Entity {
         /// Byte range of the whole entity: header, blank line, body. A part ends before the CRLF
@@ -34,6 +37,8 @@ struct MIMEStructure {
     private(set) var entities: [Entity]
     /// A multipart deeper than ``maximumDepth`` was met (and not followed).
     private(set) var exceedsMaximumDepth = false
+    /// More than ``maximumParts`` parts were met (the rest were not followed).
+    private(set) var exceedsMaximumParts = false
 
     private struct OpenMultipart {
         var boundary: [UInt8]
@@ -82,6 +87,10 @@ struct MIMEStructure {
                 {
                     level = outer
                     closing = true
+                }
+                if level != nil, !closing, entities.count > Self.maximumParts {
+                    exceedsMaximumParts = true
+                    level = nil  // content of the current part from here on
                 }
                 if let level {
                     let multipart = open[level].entity

@@ -111,7 +111,8 @@ public enum SevenBitBody {
         let structure = MIMEStructure(message.bytes)
         guard structure.entities[0].isDirty else { return message }
         var out: [UInt8] = []
-        out.reserveCapacity(message.bytes.count + message.bytes.count / 4)
+        // Allocated once: at most the whole message as quoted-printable, plus the new header fields.
+        out.reserveCapacity(QuotedPrintable.encodedSizeBound(message.bytes[...]) + 128 * structure.entities.count)
         write(entity: 0, of: structure, from: message.bytes, isPart: isPart, to: &out)
         return RawMessage(normalizedBytes: out)
     }
@@ -162,7 +163,7 @@ public enum SevenBitBody {
             newHeader.appendField(name: "MIME-Version", value: "1.0")
         }
         out.append(contentsOf: newHeader.bytes)
-        out.append(contentsOf: QuotedPrintable.encode(bytes[bodyStart..<entity.end]))
+        QuotedPrintable.encode(bytes[bodyStart..<entity.end], into: &out)
     }
 
     private static func field(_ name: String, _ value: String) -> RawMessage.Field {

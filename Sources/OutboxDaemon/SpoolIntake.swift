@@ -170,6 +170,10 @@ actor SpoolIntake: Service {
         defer { closedir(dir) }
         var names: [SpoolName] = []
         var present = Set<SpoolName>()
+        if ContinuousClock.now >= stuckRetryAt {  // failed/ may be writable again (disk space back)
+            stuck = [:]
+            stuckRetryAt = ContinuousClock.now + Self.stuckRetryInterval
+        }
         while let entry = readdir(dir) {
             let bytes = withUnsafeBytes(of: entry.pointee.d_name) { Array($0.prefix { $0 != 0 }) }
             if bytes.first == UInt8(ascii: ".") { continue }
@@ -185,8 +189,11 @@ actor SpoolIntake: Service {
     }
 
     /// Entries of `new/` that could not be moved to `failed/`, with what they were then (inode,
-    /// change time, size): skipped until they change (a producer's chmod) or the daemon restarts.
+    /// change time, size): skipped until they change (a producer's chmod), for at most
+    /// ``stuckRetryInterval`` (then tried, and reported, once more), or until the daemon restarts.
     private var stuck: [SpoolName: EntryIdentity] = [:]
+    private var stuckRetryAt = ContinuousClock.now + SpoolIntake.stuckRetryInterval
+    static let stuckRetryInterval: Duration = .seconds(3_600)
 
     struct EntryIdentity: Equatable {
         var inode: UInt64

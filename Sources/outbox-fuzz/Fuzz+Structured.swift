@@ -4,10 +4,13 @@ import OutboxCore
 
 /// `outbox-fuzz --structured COUNT MAX_SIZE [SEED]`: COUNT inputs from ``Generators`` through intake's
 /// parser and, when accepted, the send-time rewrite (`SevenBitBody`), each timed and its peak memory
-/// measured (CPU time, and the kernel's high-water mark of resident memory, reset before each input). Sizes: most inputs up to
-/// 64 KB, one in a hundred up to MAX_SIZE (give `spool.max_message_size`). Prints one line per
-/// family and the worst input by time and by memory; exits 1 when one took over 1 s or over 64 MB
-/// beyond the input itself.
+/// measured (CPU time, and the kernel's high-water mark of resident memory, reset before each
+/// input). Sizes: most inputs up to 64 KB, one in 200 up to MAX_SIZE (give
+/// `spool.max_message_size`). Prints one line per family and the worst inputs by time and by
+/// memory; exits 1 when one took over 1 s of CPU, or more memory beyond the input itself than
+/// 64 MB plus 4 times its size: the daemon holds a message in memory, and its quoted-printable
+/// wire form alone is up to 3 times an 8-bit body, so a 25 MB message cannot be rewritten within a
+/// flat 64 MB (a streaming rewrite could; see bench/RESULTS.md).
 extension Fuzz {
     static let timeLimit = 1.0
     static let memoryLimit = 64 * 1024 * 1024
@@ -30,10 +33,10 @@ extension Fuzz {
         let started = Date()
         for index in 0..<count {
             let (family, make) = Generators.all[Int(random.next() % UInt64(Generators.all.count))]
-            let large = random.next() % 100 == 0
+            let large = random.next() % 200 == 0
             let size = logUniform(&random, from: large ? 65_536 : 64, to: large ? maximumSize : 65_536)
             let input = make(&random, size)
-            mallocTrim?(0)
+            if input.bytes.count >= 65_536 { mallocTrim?(0) }  // small inputs: the trim would cost more than they do
             resetPeakMemory()
             let baseline = memoryKilobytes("VmRSS:")
             let begin = cpuSeconds()
@@ -55,7 +58,13 @@ extension Fuzz {
             let describe = "input \(index) \(family) \(input.bytes.count) bytes (seed \(seed))"
             if seconds > slowest.seconds { slowest = Worst(seconds: seconds, bytes: used, describe: describe) }
             if used > largest.bytes { largest = Worst(seconds: seconds, bytes: used, describe: describe) }
-            if seconds > timeLimit || used > memoryLimit {
+            if (index + 1) % 100_000 == 0 {
+                print(
+                    "fuzz structured: progress inputs=\(index + 1) over_limits=\(violations) slowest_ms=\(format(slowest.seconds * 1000)) largest_mb=\(format(Double(largest.bytes) / 1_048_576)) seconds=\(format(Date().timeIntervalSince(started)))"
+                )
+                fflush(nil)  // all streams: `stdout` is a global var Swift 6 refuses to touch
+            }
+            if seconds > timeLimit || used > memoryLimit + 4 * input.bytes.count {
                 violations += 1
                 if violations <= 10 {
                     print("fuzz structured: over the limit: \(describe): \(format(seconds)) s, \(used / 1_048_576) MB")
@@ -70,7 +79,7 @@ extension Fuzz {
         print("fuzz structured: slowest \(slowest.describe): \(format(slowest.seconds * 1000)) ms, \(format(Double(slowest.bytes) / 1_048_576)) MB")
         print("fuzz structured: largest \(largest.describe): \(format(largest.seconds * 1000)) ms, \(format(Double(largest.bytes) / 1_048_576)) MB")
         print(
-            "fuzz structured: inputs=\(count) max_size=\(maximumSize) over_limits=\(violations) (limits 1 s, 64 MB) seconds=\(format(Date().timeIntervalSince(started)))"
+            "fuzz structured: inputs=\(count) max_size=\(maximumSize) over_limits=\(violations) (limits 1 s CPU, 64 MB + 4 x input) seconds=\(format(Date().timeIntervalSince(started)))"
         )
         return violations == 0 ? 0 : 1
     }

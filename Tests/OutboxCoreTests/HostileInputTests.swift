@@ -88,6 +88,27 @@ struct HostileInputTests {
         #expect(text.contains("quoted-printable\r\n\r\nna=C3=AFve\r\n--outer--\r\n"), "\(text)")
     }
 
+    @Test("A multipart of 20 000 small parts is refused at intake; queued before, it is sent with the rest unwalked")
+    func manyParts() throws {
+        var text = "From: a@example.org\nTo: b@example.org\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"p\"\n\n"
+        for index in 0..<20_000 { text += "--p\nContent-Type: text/plain\n\n\(index % 2 == 0 ? "caf\u{E9}" : "ascii")\n" }
+        text += "--p--\n"
+        let why = reason { _ = try IncomingMessage(spoolFileNamed: "parts.eml", content: Array(text.utf8), context: context) }
+        #expect(why == "the message has more than 10000 MIME parts")
+        let sent = SevenBitBody.apply(to: try RawMessage(normalizing: Array(text.utf8)))
+        #expect(sent.bytes.count > text.utf8.count, "the first parts were re-encoded")
+    }
+
+    @Test("A JSON subject of 2 000 000 spaces folds in one pass, no line white space only")
+    func subjectOfSpaces() throws {
+        let json = Array(("{\"from\": \"a@example.org\", \"tos\": \"b@example.org\", \"subject\": \"a" + String(repeating: " ", count: 2_000_000) + "b\"}").utf8)
+        let message = try IncomingMessage(spoolFileNamed: "s.json", content: json, context: context).content
+        let sent = SevenBitBody.apply(to: message)
+        let lines = headerLines(sent)
+        #expect(lines.allSatisfy { $0.utf8.count <= 998 && !$0.allSatisfy { $0 == " " || $0 == "\t" } })
+        #expect(sent.values(of: "Subject") == ["a b"])
+    }
+
     // MARK: Finding 2: many keys, many header fields
 
     @Test("JSON with 160 000 keys (finding 2) is refused quickly, naming the limit")
@@ -98,6 +119,14 @@ struct HostileInputTests {
         let why = reason { _ = try IncomingMessage(spoolFileNamed: "keys.json", content: Array(json.utf8), context: context) }
         #expect(why?.hasPrefix("not valid JSON: an object with more than 1000 fields at byte") == true, "\(why ?? "accepted")")
         #expect(why?.hasSuffix("(in field \"headers\")") == true, "\(why ?? "accepted")")
+    }
+
+    @Test("JSON headers with 1 001 values in all are refused: the built message would have as many header fields")
+    func manyJSONHeaderValues() {
+        let values = Array(repeating: "\"v\"", count: 600).joined(separator: ",")
+        let json = Array("{\"from\": \"a@example.org\", \"tos\": \"b@example.org\", \"headers\": {\"X-A\": [\(values)], \"X-B\": [\(values)]}}".utf8)
+        let why = reason { _ = try IncomingMessage(spoolFileNamed: "v.json", content: json, context: context) }
+        #expect(why == "headers: more than 1000 values (the limit of header fields)")
     }
 
     @Test("A duplicate JSON key is still refused with its name, among 1 000 distinct ones")
@@ -136,10 +165,18 @@ struct HostileInputTests {
         #expect(try IncomingMessage(spoolFileNamed: "ok.eml", content: eml(1_000), context: context).envelope.recipients.count == 1_000)
         #expect(reason { _ = try IncomingMessage(spoolFileNamed: "r.eml", content: eml(1_001), context: context) }
             == "more than 1000 recipients in To:, Cc: and Bcc:: split the message into several")
-        let tos = (0..<100_000).map { "\"r\($0)@example.org\"" }.joined(separator: ",")
-        let json = Array("{\"from\": \"a@example.org\", \"tos\": [\(tos)]}".utf8)
-        #expect(reason { _ = try IncomingMessage(spoolFileNamed: "r.json", content: json, context: context) }
+        func json(tos: Int, ccs: Int) -> [UInt8] {
+            func list(_ prefix: String, _ count: Int) -> String {
+                "[" + (0..<count).map { "\"\(prefix)\($0)@example.org\"" }.joined(separator: ",") + "]"
+            }
+            return Array("{\"from\": \"a@example.org\", \"tos\": \(list("t", tos)), \"ccs\": \(list("c", ccs))}".utf8)
+        }
+        #expect(reason { _ = try IncomingMessage(spoolFileNamed: "r.json", content: json(tos: 600, ccs: 600), context: context) }
             == "more than 1000 recipients in tos, ccs and bccs: split the message into several")
+        // 100 000 in one list: refused at the 1 001st item, before the rest is parsed.
+        let why = reason { _ = try IncomingMessage(spoolFileNamed: "r.json", content: json(tos: 100_000, ccs: 0), context: context) }
+        #expect(why?.hasPrefix("not valid JSON: a list with more than 1000 items at byte ") == true, "\(why ?? "accepted")")
+        #expect(why?.hasSuffix(" (in field \"tos\")") == true, "\(why ?? "accepted")")
     }
 
     @Test("A body of a million short 8-bit lines is re-encoded in one pass")

@@ -47,6 +47,14 @@ case "eml-fields":  // finding 2: SIZE header fields
     input = Array(("From: a@example.org\nTo: b@example.org\n" + String(repeating: "X-A: b\n", count: size) + "\nx\n").utf8)
 case "short-lines":  // SIZE short 8-bit lines
     input = Array(("From: a@example.org\nTo: b@example.org\n\n" + String(repeating: "\u{E9}\n", count: size)).utf8)
+case "json-escapes":  // SIZE \u escapes in one JSON string (the structured fuzz's worst memory)
+    name = "x.json"
+    let field = arguments.count > 3 ? arguments[3] : "subject"
+    input = Array(("{\"from\":\"a@example.org\",\"tos\":\"b@example.org\",\"\(field)\":\"" + String(repeating: "\\u00e9", count: size) + "\"}").utf8)
+case "many-parts":  // SIZE small parts in one multipart
+    var text = "From: a@example.org\nTo: b@example.org\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"p\"\n\n"
+    for index in 0..<size { text += "--p\nContent-Type: text/plain\n\n\(index % 2 == 0 ? "caf\u{E9}" : "ascii")\n" }
+    input = Array((text + "--p--\n").utf8)
 default:
     print("unknown mode \(mode)")
     exit(64)

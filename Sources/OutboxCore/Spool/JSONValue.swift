@@ -65,6 +65,9 @@ public enum JSONValue: Sendable, Hashable {
     public static let maximumDepth = 64
     /// An object with more fields than this is refused (a `headers` object holds one per header name).
     public static let maximumObjectMembers = 1_000
+    /// A list with more items than this is refused (a message has at most 1 000 recipients and
+    /// 1 000 header fields), before the rest is parsed.
+    public static let maximumListItems = 1_000
 
     /// Parses a whole document; trailing non-space bytes are an error.
     public init(parsing bytes: some Collection<UInt8>) throws(ParseError) {
@@ -81,6 +84,7 @@ public enum JSONValue: Sendable, Hashable {
         /// bound the work a hostile file can ask for, and the reason says which one it crossed.
         static let maximumDepth = JSONValue.maximumDepth
         static let maximumMembers = JSONValue.maximumObjectMembers
+        static let maximumItems = JSONValue.maximumListItems
 
         let bytes: [UInt8]
         var index = 0
@@ -264,6 +268,7 @@ public enum JSONValue: Sendable, Hashable {
                 return .array(items)
             }
             while true {
+                guard items.count < Self.maximumItems else { throw error("a list with more than \(Self.maximumItems) items") }
                 path.append("[\(items.count)]")
                 items.append(try value(depth: depth + 1))
                 path.removeLast()

@@ -13,13 +13,24 @@ public enum QuotedPrintable {
     /// per-line or per-byte allocation, the output allocated once: time and memory are linear in
     /// the input (a body of millions of short lines costs no more than one long one, issue 14).
     public static func encode(_ input: ArraySlice<UInt8>) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(encodedSizeBound(input))
+        encode(input, into: &out)
+        return out
+    }
+
+    /// At least the size of the encoding of `input`: each encoded byte takes 3 octets, and each
+    /// 75 octets at most 3 more for a soft line break.
+    public static func encodedSizeBound(_ input: ArraySlice<UInt8>) -> Int {
+        var escaped = 0
+        for byte in input where !(byte >= 33 && byte <= 126) { escaped += 1 }
+        let bound = input.count + 2 * escaped
+        return bound + bound / 25 + 16
+    }
+
+    /// Appends the encoding of `input` to `out` (a message being rewritten: no temporary copy).
+    public static func encode(_ input: ArraySlice<UInt8>, into out: inout [UInt8]) {
         input.withUnsafeBufferPointer { bytes in
-            // Each encoded byte takes 3 octets, and each 75 octets at most 3 more for a soft break.
-            var escaped = 0
-            for byte in bytes where !(byte >= 33 && byte <= 126) { escaped += 1 }
-            let bound = bytes.count + 2 * escaped
-            var out: [UInt8] = []
-            out.reserveCapacity(bound + bound / 25 + 16)
             var width = 0
             var index = 0
             let count = bytes.count
@@ -54,7 +65,6 @@ public enum QuotedPrintable {
                 width += pieceCount
                 index += 1
             }
-            return out
         }
     }
 }

@@ -13,10 +13,8 @@ public enum RFC2047 {
     public static func encodeUnstructured(_ text: String, nameLength: Int) -> String {
         // A word too long for one line (RFC 5322: 998 octets) cannot be folded: encoded-words
         // carry it across lines and decode to the same text.
-        if isPlainASCII(text) && !text.utf8.split(separator: 32).contains(where: { $0.count > 900 }) {
-            return fold(
-                words: text.split(separator: " ", omittingEmptySubsequences: false).map(String.init), separator: " ",
-                firstLineUsed: nameLength)
+        if isPlainASCII(text) {
+            if let folded = foldPlain(Array(text.utf8), firstLineUsed: nameLength) { return folded }
         }
         return encodedWords(text).joined(separator: "\r\n ")
     }
@@ -49,6 +47,38 @@ public enum RFC2047 {
         }
         if !chunk.isEmpty || words.isEmpty { words.append("=?UTF-8?B?\(Base64.encode(chunk))?=") }
         return words
+    }
+
+    /// Plain ASCII text folded at its spaces as ``fold(words:separator:firstLineUsed:)`` folds
+    /// words separated by one space, in one pass over the bytes (a value of millions of spaces made
+    /// as many words, 220 MB, issue 14); nil when a word is too long for a line (over 900 octets).
+    static func foldPlain(_ text: [UInt8], firstLineUsed: Int) -> String? {
+        var out: [UInt8] = []
+        out.reserveCapacity(text.count + text.count / 25 + 8)
+        var width = firstLineUsed
+        var start = 0
+        var first = true
+        while start <= text.count {
+            var end = start
+            while end < text.count && text[end] != 32 { end += 1 }
+            let length = end - start
+            if length > 900 { return nil }
+            if !first {
+                // Never before an empty word (two spaces in a row): the new line would be white space only.
+                if width + 1 + length > 78 && width > 1 && length > 0 {
+                    out += [13, 10, 32]
+                    width = 1
+                } else {
+                    out.append(32)
+                    width += 1
+                }
+            }
+            out += text[start..<end]
+            width += length
+            first = false
+            start = end + 1
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// Joins `words` with `separator`, starting a continuation line (CRLF + space) before a word

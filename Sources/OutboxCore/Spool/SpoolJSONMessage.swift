@@ -206,6 +206,9 @@ public struct SpoolJSONMessage: Sendable, Hashable {
                     throw Rejection("headers.\(name) contains a line break or control character")
                 }
                 result.append(Header(name: name, value: text))
+                if result.count > RawMessage.maximumFieldCount {
+                    throw Rejection("headers: more than \(RawMessage.maximumFieldCount) values (the limit of header fields)")
+                }
             }
         }
         return result
