@@ -11,6 +11,8 @@ packages=(
     python3 python3-aiosmtpd openssl sqlite3
     systemd-container debootstrap
     openjdk-17-jdk-headless  # javac/java: the Java producer example's end-to-end test
+    prometheus curl          # the metrics tests: promtool check metrics/rules, a real Prometheus scraping outboxd
+    dpkg-dev binutils lintian  # scripts/build-deb.sh: dpkg-shlibdeps, strip; the package's lintian check
 )
 
 missing=()
