@@ -13,6 +13,7 @@
 #   --lintian              run lintian on the result (errors fail the build)
 #
 # The version is OutboxVersion.current in Sources/OutboxCore/OutboxVersion.swift: the one place.
+# DEB_MAINTAINER (environment) sets the Maintainer field (default: a placeholder at example.org).
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -37,6 +38,7 @@ version=$(sed -n 's/^ *public static let current = "\(.*\)".*/\1/p' "$repo/Sourc
 [[ -n $version ]] || die "no version in Sources/OutboxCore/OutboxVersion.swift"
 version+=$suffix
 arch=$(dpkg --print-architecture)
+maintainer=${DEB_MAINTAINER:-outbox maintainers <outbox@example.org>}
 
 # MARK: binaries
 if [[ -z $bin_dir ]]; then
@@ -88,7 +90,7 @@ install -m 0644 "$repo/packaging/deb/lintian-overrides" "$root/usr/share/lintian
     printf 'outbox (%s) unstable; urgency=medium\n\n' "$version"
     printf '  * Built from %s.\n\n' "$(git -C "$repo" describe --always --dirty 2>/dev/null || echo 'a source tree')"
     # A reproducible date: the last commit's.
-    printf ' -- outbox maintainers <root@localhost>  %s\n' \
+    printf ' -- %s  %s\n' "$maintainer" \
         "$(date -R -d "@$(git -C "$repo" log -1 --format=%ct 2>/dev/null || date +%s)")"
 } | gzip -9n >"$root/usr/share/doc/outbox/changelog.gz"
 bash "$repo/scripts/man-pages.sh" "$bin_dir" "$work/man"
@@ -116,25 +118,27 @@ cat >"$root/DEBIAN/control" <<CONTROL
 Package: outbox
 Version: $version
 Architecture: $arch
-Maintainer: outbox maintainers <root@localhost>
+Maintainer: $maintainer
 Installed-Size: $installed_size
-Depends: $depends, systemd, init-system-helpers
+Depends: $depends, systemd
 Provides: mail-transport-agent
 Conflicts: mail-transport-agent
 Replaces: mail-transport-agent
 Section: mail
 Priority: optional
-Description: durable outbound mail queue for XNAT, delivering through an SMTP relay
- outbox replaces the system MTA for hosts that only send mail out, like nullmailer or
- dma: /usr/sbin/sendmail and the spool directory hand messages to outboxd, which keeps
- them in a SQLite queue (WAL, synchronous=FULL) and delivers them over SMTP with
- STARTTLS or SMTPS, AUTH and retries with backoff to the relay configured in
- /etc/outbox/outbox.yaml (XNAT's "Mail Server Settings").
+Description: durable outbound mail queue delivering through an SMTP relay
+ outbox replaces the system MTA on hosts that only send mail out, like
+ nullmailer or dma: /usr/sbin/sendmail and a spool directory hand messages
+ to outboxd, which keeps them in a SQLite queue (WAL, synchronous=FULL) and
+ delivers them to the relay set in /etc/outbox/outbox.yaml (XNAT's "Mail
+ Server Settings") over SMTP with STARTTLS or SMTPS, AUTH, and retries with
+ backoff.
  .
- No mail is lost across crashes or restarts; problems with the relay's settings are
- reported without failing users' mail. The outbox command lists, holds, releases,
- requeues and purges messages; mailq prints the queue as Postfix does. outboxd
- reports to systemd (readiness, status, watchdog) and can serve Prometheus metrics.
+ No mail is lost across crashes or restarts, and problems with the relay
+ settings are reported without failing users' mail. The outbox command
+ lists, holds, releases, requeues and purges messages; mailq prints the
+ queue as Postfix does. outboxd reports to systemd (readiness, status,
+ watchdog) and can serve Prometheus metrics.
 CONTROL
 (cd "$root" && find . -path ./DEBIAN -prune -o -type f -printf '%P\0' | LC_ALL=C sort -z | xargs -0 md5sum) >"$root/DEBIAN/md5sums"
 chmod 0644 "$root/DEBIAN/control" "$root/DEBIAN/conffiles" "$root/DEBIAN/md5sums"

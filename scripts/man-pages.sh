@@ -15,4 +15,6 @@ tool=$(cd "$repo" && swift build -c release --static-swift-stdlib --show-bin-pat
 date=$(date -u -d "@$(git -C "$repo" log -1 --format=%ct 2>/dev/null || date +%s)" +%Y-%m-%d)
 "$tool" "$bin_dir/outbox" --section 1 --date "$date" --output-directory "$out"
 "$tool" "$bin_dir/outboxd" --section 8 --date "$date" --output-directory "$out"
+# The generator copies blank lines of the help text into the page, where mdoc wants a paragraph macro.
+sed -i 's/^$/.Pp/' "$out/outbox.1" "$out/outboxd.8"
 cp "$repo/packaging/deb/outbox.yaml.5" "$out/outbox.yaml.5"

@@ -15,6 +15,8 @@ packages=(
     # The SMTP listener's tests (issue 12): JavaMail as XNAT uses it (javax.mail + Spring's
     # JavaMailSenderImpl), swaks for the edge cases.
     libmail-java libspring-context-support-java swaks
+    prometheus curl          # the metrics tests: promtool check metrics/rules, a real Prometheus scraping outboxd
+    dpkg-dev binutils lintian  # scripts/build-deb.sh: dpkg-shlibdeps, strip; the package's lintian check
 )
 
 missing=()
