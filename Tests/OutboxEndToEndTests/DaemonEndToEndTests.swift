@@ -156,9 +156,11 @@ struct DaemonEndToEndTests {
         let daemon = DaemonUnderTest()
         daemon.configure(smtp: ["host: 127.0.0.1", "port: \(server.port)"], extra: "  rescan_interval: 1s\n")
         try await daemon.start()
-        // The watch follows the old directory's inode; the new new/ gets no events at all.
-        try FileManager.default.moveItem(atPath: daemon.spool + "/new", toPath: daemon.spool + "/new.replaced")
-        try FileManager.default.createDirectory(atPath: daemon.spool + "/new", withIntermediateDirectories: false)
+        // The watch follows the old directory's inode; the new new/ gets no events at all. It is
+        // renamed over the old one, so that new/ never goes missing (outboxd recreates a missing one).
+        let replacement = daemon.spool + "/new.next"
+        try FileManager.default.createDirectory(atPath: replacement, withIntermediateDirectories: false)
+        #expect(rename(replacement, daemon.spool + "/new") == 0, "rename: \(String(cString: strerror(errno)))")
         try daemon.drop("missed.eml", "From: a@example.org\nTo: b@example.org\nSubject: missed event\n\nx\n")
         #expect(await eventually { server.received().count == 1 }, "\(daemon.logText)")
         #expect(server.received().first?.data.contains("Subject: missed event") == true)
