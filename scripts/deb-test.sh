@@ -147,7 +147,7 @@ wait_for 10 mailq_empty && pass "mailq: Mail queue is empty" || fail "mailq" "$(
 # MARK: upgrade with 1 000 messages waiting and SMTP down
 
 stop_smtp
-cx bash -c 'for i in $(seq 1 1000); do printf "From: xnat@outbox-ci.test\nTo: bob@example.org\nSubject: bulk %s\n\nbody\n" $i >/var/spool/outbox/tmp/bulk$i; mv /var/spool/outbox/tmp/bulk$i /var/spool/outbox/new/bulk$i; done'
+cx bash -c 'for i in $(seq 1 1000); do printf "From: xnat@outbox-ci.test\nTo: bob@example.org\nSubject: bulk %s\n\nbody\n" $i >/var/spool/outbox/tmp/bulk$i.eml; mv /var/spool/outbox/tmp/bulk$i.eml /var/spool/outbox/new/bulk$i.eml; done'
 waiting() { cx outbox stats --json | python3 -c 'import json,sys; c=json.load(sys.stdin)["counts"]; print(c.get("queued",0)+c.get("deferred",0))'; }
 all_waiting() { [[ $(waiting) == 1000 ]]; }
 if wait_for 120 all_waiting; then pass "1000 messages queued with SMTP down"; else fail "1000 waiting" "$(waiting)"; fi
