@@ -69,6 +69,7 @@ config=${BENCH_CONFIG:-debug}
 if [[ $scenario == smoke ]]; then
     export FAULTS_MAIL_DELAY=${FAULTS_MAIL_DELAY:-0.02}  # so that kill9's 10 kills fall inside the drain
     status=0
+    export FUZZ_MAX_SIZE=${FUZZ_MAX_SIZE:-4194304}  # CI's debug build: structured inputs up to 4 MB
     for run in "kill9 1000 10" "flapping 400" "disk-full 600" "two-daemons 300" "corrupt-db" "fuzz 50000 300 40 1000" \
         "smtp-kill9 500 5" "smtp-fuzz 20000" "careless 60" "long-send" "clock-steps 200" "db-removed 300"; do
         bash "$0" $run || status=1

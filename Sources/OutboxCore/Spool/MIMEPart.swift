@@ -32,7 +32,11 @@ public struct MIMEPart: Sendable, Hashable {
     /// One pass over the text and no per-line allocation (a text of millions of empty lines took
     /// hundreds of MB as arrays of lines, issue 14); CRLF, LF and CR all end a line.
     public static func text(_ text: String, subtype: String) -> MIMEPart {
-        let bytes = Array(text.utf8)
+        var text = text
+        return text.withUTF8 { Self.text(utf8: $0, subtype: subtype) }  // no copy of a native string
+    }
+
+    private static func text(utf8 bytes: UnsafeBufferPointer<UInt8>, subtype: String) -> MIMEPart {
         var isSevenBit = true
         var lineLength = 0
         for byte in bytes {
@@ -63,7 +67,8 @@ public struct MIMEPart: Sendable, Hashable {
                 }
             }
         } else {
-            body = QuotedPrintable.encode(bytes)
+            body.reserveCapacity(QuotedPrintable.encodedSizeBound(bytes))
+            QuotedPrintable.encode(bytes, into: &body)
         }
         return MIMEPart(
             fields: [

@@ -22,6 +22,10 @@ public enum QuotedPrintable {
     /// At least the size of the encoding of `input`: each encoded byte takes 3 octets, and each
     /// 75 octets at most 3 more for a soft line break.
     public static func encodedSizeBound(_ input: ArraySlice<UInt8>) -> Int {
+        input.withUnsafeBufferPointer { encodedSizeBound($0) }
+    }
+
+    static func encodedSizeBound(_ input: UnsafeBufferPointer<UInt8>) -> Int {
         var escaped = 0
         for byte in input where !(byte >= 33 && byte <= 126) { escaped += 1 }
         let bound = input.count + 2 * escaped
@@ -30,7 +34,11 @@ public enum QuotedPrintable {
 
     /// Appends the encoding of `input` to `out` (a message being rewritten: no temporary copy).
     public static func encode(_ input: ArraySlice<UInt8>, into out: inout [UInt8]) {
-        input.withUnsafeBufferPointer { bytes in
+        input.withUnsafeBufferPointer { encode($0, into: &out) }
+    }
+
+    static func encode(_ bytes: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
+        do {
             var width = 0
             var index = 0
             let count = bytes.count
