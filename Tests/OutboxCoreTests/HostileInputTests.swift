@@ -99,9 +99,20 @@ struct HostileInputTests {
         #expect(sent.bytes.count > text.utf8.count, "the first parts were re-encoded")
     }
 
-    @Test("A JSON subject of 2 000 000 spaces folds in one pass, no line white space only")
+    @Test("A JSON subject or header value over 100 KB is refused, as an .eml header field is")
+    func longJSONSubject() {
+        let long = String(repeating: "\u{E9}", count: 60_000)
+        let subject = Array("{\"from\": \"a@example.org\", \"tos\": \"b@example.org\", \"subject\": \"\(long)\"}".utf8)
+        #expect(reason { _ = try IncomingMessage(spoolFileNamed: "s.json", content: subject, context: context) }
+            == "field \"subject\" is longer than 102400 bytes (the limit of one header field)")
+        let header = Array("{\"from\": \"a@example.org\", \"tos\": \"b@example.org\", \"headers\": {\"X-A\": \"\(long)\"}}".utf8)
+        #expect(reason { _ = try IncomingMessage(spoolFileNamed: "h.json", content: header, context: context) }
+            == "headers.X-A is longer than 102400 bytes (the limit of one header field)")
+    }
+
+    @Test("A JSON subject of 100 000 spaces folds in one pass, no line white space only")
     func subjectOfSpaces() throws {
-        let json = Array(("{\"from\": \"a@example.org\", \"tos\": \"b@example.org\", \"subject\": \"a" + String(repeating: " ", count: 2_000_000) + "b\"}").utf8)
+        let json = Array(("{\"from\": \"a@example.org\", \"tos\": \"b@example.org\", \"subject\": \"a" + String(repeating: " ", count: 100_000) + "b\"}").utf8)
         let message = try IncomingMessage(spoolFileNamed: "s.json", content: json, context: context).content
         let sent = SevenBitBody.apply(to: message)
         let lines = headerLines(sent)

@@ -51,6 +51,10 @@ case "json-escapes":  // SIZE \u escapes in one JSON string (the structured fuzz
     name = "x.json"
     let field = arguments.count > 3 ? arguments[3] : "subject"
     input = Array(("{\"from\":\"a@example.org\",\"tos\":\"b@example.org\",\"\(field)\":\"" + String(repeating: "\\u00e9", count: size) + "\"}").utf8)
+case "json-raw":  // SIZE raw 8-bit characters (é) in one JSON string
+    name = "x.json"
+    let field = arguments.count > 3 ? arguments[3] : "text"
+    input = Array(("{\"from\":\"a@example.org\",\"tos\":\"b@example.org\",\"\(field)\":\"" + String(repeating: "\u{E9}", count: size) + "\"}").utf8)
 case "many-parts":  // SIZE small parts in one multipart
     var text = "From: a@example.org\nTo: b@example.org\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"p\"\n\n"
     for index in 0..<size { text += "--p\nContent-Type: text/plain\n\n\(index % 2 == 0 ? "caf\u{E9}" : "ascii")\n" }

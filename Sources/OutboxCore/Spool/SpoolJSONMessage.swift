@@ -135,6 +135,9 @@ public struct SpoolJSONMessage: Sendable, Hashable {
         cc = try mailboxes("ccs", "cc")
         bcc = try mailboxes("bccs", "bcc")
         subject = try string("subject")
+        if let subject, subject.utf8.count > RawMessage.maximumFieldLength {
+            throw Rejection("field \"subject\" is longer than \(RawMessage.maximumFieldLength) bytes (the limit of one header field)")
+        }
         if let subject, subject.unicodeScalars.contains(where: { ($0.value < 0x20 && $0 != "\t") || $0.value == 0x7F })
         {
             throw Rejection("field \"subject\" contains a line break or control character")
@@ -204,6 +207,9 @@ public struct SpoolJSONMessage: Sendable, Hashable {
                 }
                 if text.unicodeScalars.contains(where: { ($0.value < 0x20 && $0 != "\t") || $0.value == 0x7F }) {
                     throw Rejection("headers.\(name) contains a line break or control character")
+                }
+                if text.utf8.count > RawMessage.maximumFieldLength {
+                    throw Rejection("headers.\(name) is longer than \(RawMessage.maximumFieldLength) bytes (the limit of one header field)")
                 }
                 result.append(Header(name: name, value: text))
                 if result.count > RawMessage.maximumFieldCount {
