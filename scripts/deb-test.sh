@@ -28,21 +28,8 @@ while (($#)); do
     esac
 done
 
-passed=0 failed=0
-pass() { echo "ok: $1"; passed=$((passed + 1)); }
-fail() { echo "FAIL: $1${2:+ ($2)}"; failed=$((failed + 1)); }
-finish() {
-    echo "$passed passed, $failed failed"
-    ((failed == 0 && passed > 0))
-    exit $?
-}
-wait_for() {   # wait_for TIMEOUT COMMAND...: polls every 0.5 s
-    local deadline=$((SECONDS + $1)); shift
-    until "$@"; do
-        ((SECONDS < deadline)) || return 1
-        sleep 0.5
-    done
-}
+# shellcheck source=scripts/test-harness.sh
+source "$repo/scripts/test-harness.sh"
 [[ $EUID -eq 0 ]] || { fail "must run as root"; finish; }
 
 # MARK: two packages: the version, and a rebuild of it for the upgrade

@@ -27,22 +27,8 @@ while (($#)); do
     esac
 done
 
-passed=0 failed=0
-pass() { echo "ok: $1"; passed=$((passed + 1)); }
-fail() { echo "FAIL: $1${2:+ ($2)}"; failed=$((failed + 1)); }
-finish() {
-    echo "$passed passed, $failed failed"
-    ((failed == 0 && passed > 0))
-    exit $?
-}
-# Polls COMMAND... every 0.2 s until it succeeds or TIMEOUT seconds pass.
-wait_for() {
-    local deadline=$((SECONDS + $1)); shift
-    until "$@"; do
-        ((SECONDS < deadline)) || return 1
-        sleep 0.2
-    done
-}
+# shellcheck source=scripts/test-harness.sh
+source "$repo/scripts/test-harness.sh"
 started=$EPOCHREALTIME
 [[ $EUID -eq 0 ]] || { fail "must run as root"; finish; }
 

@@ -26,15 +26,9 @@ final class TokenEndpoint {
              "--key", ca.key, "--control", control, "--tokens", tokens, "--log", log],
             outputPath: scratch.file("token-server.out"))
         self.process = process
-        let clock = ContinuousClock()
-        let deadline = clock.now + .seconds(20)
-        while clock.now < deadline {
-            if let text = try? String(contentsOfFile: portFile, encoding: .utf8), let value = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
-                port = value
-                return
-            }
-            guard process.isRunning else { break }
-            Thread.sleep(forTimeInterval: 0.05)
+        if let listening = waitForPortFile(portFile, of: process) {
+            port = listening
+            return
         }
         throw TestFailure("the token endpoint did not start: \((try? String(contentsOfFile: scratch.file("token-server.out"), encoding: .utf8)) ?? "")")
     }

@@ -77,15 +77,9 @@ final class SMTPTestServer {
              "--out", outDirectory] + arguments,
             outputPath: scratch.file("smtp-server.log"))
         self.process = process
-        let clock = ContinuousClock()
-        let deadline = clock.now + .seconds(20)
-        while clock.now < deadline {
-            if let text = try? String(contentsOfFile: portFile, encoding: .utf8), let value = Int(text.trimmingCharacters(in: .whitespacesAndNewlines)) {
-                port = value
-                return
-            }
-            guard process.isRunning else { break }
-            Thread.sleep(forTimeInterval: 0.05)
+        if let listening = waitForPortFile(portFile, of: process) {
+            port = listening
+            return
         }
         let log = (try? String(contentsOfFile: scratch.file("smtp-server.log"), encoding: .utf8)) ?? ""
         throw TestFailure("the SMTP test server did not start (is python3-aiosmtpd installed? scripts/setup-debian.sh): \(log.suffix(600))")
@@ -108,6 +102,23 @@ final class SMTPTestServer {
             return try? JSONDecoder().decode(Received.self, from: data)
         }
     }
+}
+
+/// Waits (bounded, 20 s) until a test server started with `--port-file PATH` writes the port it
+/// listens on; nil when it exits or the time is up.
+func waitForPortFile(_ path: String, of process: ChildProcess) -> Int? {
+    let clock = ContinuousClock()
+    let deadline = clock.now + .seconds(20)
+    while clock.now < deadline {
+        if let text = try? String(contentsOfFile: path, encoding: .utf8),
+            let value = Int(text.trimmingCharacters(in: .whitespacesAndNewlines))
+        {
+            return value
+        }
+        guard process.isRunning else { return nil }
+        Thread.sleep(forTimeInterval: 0.05)
+    }
+    return nil
 }
 
 struct TestFailure: Error, CustomStringConvertible {
