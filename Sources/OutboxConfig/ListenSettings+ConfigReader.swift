@@ -11,31 +11,28 @@ extension ListenSettings {
         }
         guard present else { return nil }
         self.init(maxMessageSize: spool.maxMessageSize)
-        if let items = try values.list("listen.addresses") {
-            var addresses: [Address] = []
+        /// Each item of the list `listen.KEY` parsed, or nil when the key is not set; the first item
+        /// that does not parse is refused with `problem` and the item.
+        func list<Item>(_ key: String, problem: String, _ parse: (String) -> Item?) throws(ConfigurationError) -> [Item]? {
+            guard let items = try values.list("listen." + key) else { return nil }
+            var parsed: [Item] = []
             for item in items {
-                guard let address = Address(item) else {
-                    throw ConfigurationError(source: source, key: "listen.addresses",
-                                             problem: "must be host:port with an IP address (IPv6 as [::1]:25), got \"\(item.printableExcerpt)\"")
+                guard let value = parse(item) else {
+                    throw ConfigurationError(source: source, key: "listen." + key,
+                                             problem: "\(problem), got \"\(item.printableExcerpt)\"")
                 }
-                addresses.append(address)
+                parsed.append(value)
             }
+            return parsed
+        }
+        if let addresses = try list("addresses", problem: "must be host:port with an IP address (IPv6 as [::1]:25)", Address.init) {
             guard !addresses.isEmpty else {
                 throw ConfigurationError(source: source, key: "listen.addresses", problem: "must name at least one host:port")
             }
             self.addresses = addresses
         }
-        if let items = try values.list("listen.allow_networks") {
-            var networks: [IPNetwork] = []
-            for item in items {
-                guard let network = IPNetwork(item) else {
-                    throw ConfigurationError(source: source, key: "listen.allow_networks",
-                                             problem: "must be networks such as 172.17.0.0/16 or fd00::/8, got \"\(item.printableExcerpt)\"")
-                }
-                networks.append(network)
-            }
-            allowNetworks = networks
-        }
+        allowNetworks = try list("allow_networks", problem: "must be networks such as 172.17.0.0/16 or fd00::/8", IPNetwork.init)
+            ?? allowNetworks
         func bounded(_ key: String, _ range: ClosedRange<Int>) throws(ConfigurationError) -> Int? {
             guard let value = try values.int("listen." + key) else { return nil }
             guard range.contains(value) else {

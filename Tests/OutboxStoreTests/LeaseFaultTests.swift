@@ -20,6 +20,12 @@ struct LeaseFaultTests {
         try #require(try await store.list(filter: QueueFilter(ids: [id]), now: t0).first)
     }
 
+    /// A 451 at `t0`, next attempt `after` later.
+    func deferred(after delay: Duration) -> AttemptRecord {
+        AttemptRecord(startedAt: t0, duration: .seconds(1), server: "relay",
+                      outcome: .temporaryFailure(reason: "451 later"), newState: .deferred, nextAttemptAt: t0 + delay)
+    }
+
     func delivered(at time: UnixTime) -> AttemptRecord {
         AttemptRecord(startedAt: time, duration: .seconds(700), server: "relay", outcome: .delivered(reply: "250 2.0.0 queued"),
                       newState: .sent, nextAttemptAt: nil)
@@ -48,9 +54,7 @@ struct LeaseFaultTests {
         let store = try QueueStore(path: queue.path)
         let id = try await enqueue(store, to: ["a@example.org"], name: "1.eml")
         _ = try await store.claimDue(limit: 1, now: t0, owner: "d/w1", leaseFor: .seconds(600))
-        let deferred = AttemptRecord(startedAt: t0, duration: .seconds(1), server: "relay",
-                                     outcome: .temporaryFailure(reason: "451 later"), newState: .deferred,
-                                     nextAttemptAt: t0 + .seconds(300))
+        let deferred = deferred(after: .seconds(300))
         #expect(try await store.finish(id, owner: "d/w2", attempt: deferred) == false, "another worker of the same daemon")
         #expect(try await entry(store, id).inFlight, "w1's lease stands")
         #expect(try await store.finish(id, owner: "d/w1", attempt: delivered(at: t0)))
@@ -113,8 +117,7 @@ struct LeaseFaultTests {
         _ = try await store.claimDue(limit: 1, now: t0, owner: "dead1", leaseFor: .seconds(600))
         // A second live daemon takes over the dead one's lease at once (no waiting for the expiry).
         #expect(try await store.claimDue(limit: 1, now: t0 + .seconds(1), owner: "live", leaseFor: .seconds(600), judge: gone).map(\.id) == [id])
-        let deferred = AttemptRecord(startedAt: t0, duration: .seconds(1), server: "relay",
-                                     outcome: .temporaryFailure(reason: "451 later"), newState: .deferred, nextAttemptAt: t0)
+        let deferred = deferred(after: .zero)
         #expect(try await store.finish(id, owner: "live", attempt: deferred))
         _ = try await store.claimDue(limit: 1, now: t0 + .seconds(2), owner: "dead2", leaseFor: .seconds(600))
         #expect(try await store.recoverLeases(judge: gone) == RecoveredLeases(released: 1, held: []))
@@ -127,9 +130,7 @@ struct LeaseFaultTests {
         let store = try QueueStore(path: queue.path)
         let id = try await enqueue(store, to: ["a@example.org"], name: "1.eml")
         _ = try await store.claimDue(limit: 1, now: t0, owner: "w", leaseFor: .seconds(600))
-        let deferred = AttemptRecord(startedAt: t0, duration: .seconds(1), server: "relay",
-                                     outcome: .temporaryFailure(reason: "451 later"), newState: .deferred,
-                                     nextAttemptAt: t0 + .seconds(600))
+        let deferred = deferred(after: .seconds(600))
         #expect(try await store.finish(id, owner: "w", attempt: deferred))
         let stepped = t0 - sixDays
         #expect(try await store.claimDue(limit: 1, now: stepped, owner: "w", leaseFor: .seconds(600), overdueAfter: .seconds(4_000)).map(\.id) == [id])
