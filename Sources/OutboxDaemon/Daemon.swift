@@ -146,7 +146,8 @@ public enum Daemon {
                     }
                 })))
         }
-        let status = StatusReporter(store: store, state: state, notifier: notifier, logger: logger, now: now)
+        let status = StatusReporter(
+            store: store, state: state, notifier: notifier, logger: logger, now: now, awaitsListener: !listenerServices.isEmpty)
 
         var serviceList: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: services)] + listenerServices + [
             // Admin actions through the CLI (hold, release, flush, …) take effect at once.

@@ -5,7 +5,7 @@ import ServiceLifecycle
 import Systemd
 
 /// Keeps systemd informed: `READY=1` when started (the queue is open and the spool watched by
-/// then), a one-line `STATUS=` when something changed (at most once a second), watchdog pings
+/// then, and the SMTP listener, when there is one, accepts connections), a one-line `STATUS=` when something changed (at most once a second), watchdog pings
 /// every half interval while the intake and delivery heartbeats are fresh (``WatchdogPolicy``), and
 /// `STOPPING=1` on shutdown. Runs last, so it stops first.
 struct StatusReporter: Service {
@@ -14,13 +14,18 @@ struct StatusReporter: Service {
     let notifier: Notifier
     let logger: Logger
     let now: @Sendable () -> UnixTime
+    /// Whether an SMTP listener runs: then READY=1 waits until it listens, so a client started
+    /// after readiness never finds the port closed (and a port it cannot bind is never "ready").
+    var awaitsListener = false
 
     func run() async throws {
         var lastChanges: UInt64 = .max
         var lastText = ""
         // READY=1 once intake and delivery are set up (the reloader starts with us): the first STATUS
         // already names the destination.
-        while state.snapshot.generation == 0 && !Task.isShuttingDownGracefully && !Task.isCancelled {
+        while state.snapshot.generation == 0 || (awaitsListener && state.snapshot.listening.isEmpty),
+            !Task.isShuttingDownGracefully && !Task.isCancelled
+        {
             try? await Task.sleep(for: .milliseconds(5))
         }
         notifier.ready(status: await statusLine())

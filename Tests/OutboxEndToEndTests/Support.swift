@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import Synchronization
 import Testing
 
 /// Where the package and the built binaries are. The test bundle runs from the build's bin
@@ -223,20 +224,41 @@ final class DaemonUnderTest {
 }
 
 
-/// A port on 127.0.0.1 that was free a moment ago (bound to port 0, read back, released).
+/// A port on 127.0.0.1 that nothing listens on, for a daemon or a peer the test starts next.
+///
+/// It comes from below the kernel's ephemeral range (`net.ipv4.ip_local_port_range`). The kernel
+/// hands out ports from that range to every outgoing connection and to every server bound to
+/// port 0 (the test SMTP servers), so a port taken from it here could be taken by another test
+/// between this check and the daemon's bind (seen in CI: "Address already in use"). Below the
+/// range only tests that ask here bind, and each call in this process gets another port.
 func freeLoopbackPort() throws -> Int {
+    let ephemeralLow = (try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8))
+        .flatMap { $0.split(whereSeparator: \.isWhitespace).first.flatMap { Int($0) } } ?? 32768
+    let range = max(1024, ephemeralLow - 10_000)..<ephemeralLow
+    for _ in 0..<range.count {
+        let port = testPorts.withLock { next -> Int in
+            let port = range.lowerBound + next % range.count
+            next += 1
+            return port
+        }
+        if canBindLoopback(port: port) { return port }
+    }
+    throw TestFailure("no free loopback port in \(range)")
+}
+
+/// The next candidate for ``freeLoopbackPort()``, from a random start so that two test runs at
+/// once rarely try the same ports.
+private let testPorts = Mutex(Int.random(in: 0..<10_000))
+
+private func canBindLoopback(port: Int) -> Bool {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    guard fd >= 0 else { throw TestFailure("socket: \(errno)") }
+    guard fd >= 0 else { return false }
     defer { close(fd) }
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
-            bind(fd, pointer, length) == 0 && getsockname(fd, pointer, &length) == 0
-        }
+    address.sin_port = in_port_t(UInt16(port).bigEndian)
+    return withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
     }
-    guard bound else { throw TestFailure("bind: \(errno)") }
-    return Int(UInt16(bigEndian: address.sin_port))
 }
