@@ -49,8 +49,10 @@ struct HostileSpoolTests {
         daemon.configure(smtp: ["host: 127.0.0.1", "port: \(server.port)"], extra: "  rescan_interval: 1s\n")
         try await daemon.start()
         // A producer's directory with something in it: it cannot be removed, and moving it would
-        // give failed/ a directory the producer still writes to.
-        try FileManager.default.createDirectory(atPath: daemon.spool + "/new/dir.eml/sub", withIntermediateDirectories: true)
+        // give failed/ a directory the producer still writes to. Made in tmp/ and renamed in whole:
+        // made in place, the daemon may find it still empty and remove it before `sub` exists.
+        try FileManager.default.createDirectory(atPath: daemon.spool + "/tmp/dir.eml/sub", withIntermediateDirectories: true)
+        #expect(rename(daemon.spool + "/tmp/dir.eml", daemon.spool + "/new/dir.eml") == 0)
         try daemon.drop("good.eml", "From: a@example.org\nTo: b@example.org\nSubject: not held back\n\nx\n")
         #expect(await eventually { server.received().count == 1 }, "\(daemon.logText)")
         let failed = daemon.spool + "/failed/"
