@@ -173,17 +173,24 @@ struct ListenerEndToEndTests {
     func queueCannotCommit() async throws {
         let setup = try await ListenerSetup(deliver: false)
         defer { setup.daemon.terminate() }
-        // Another process takes the database's write lock for 14 s (the store waits 10 s, then gives up).
+        // Another process takes the database's write lock and keeps it until the test says (the
+        // store waits 10 s, then gives up), at most 120 s.
         let ready = setup.daemon.scratch.file("locked")
+        let release = setup.daemon.scratch.file("release")
         let locker = try ChildProcess("/usr/bin/python3", ["-c", """
-            import sqlite3, sys, time
+            import os, sqlite3, sys, time
             db = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=30)
             db.execute("BEGIN IMMEDIATE")
             open(sys.argv[2], "w").close()
-            time.sleep(14)
+            deadline = time.monotonic() + 120
+            while not os.path.exists(sys.argv[3]) and time.monotonic() < deadline:
+                time.sleep(0.05)
             db.execute("ROLLBACK")
-            """, setup.daemon.database, ready], outputPath: setup.daemon.scratch.file("locker.log"))
-        defer { locker.wait() }
+            """, setup.daemon.database, ready, release], outputPath: setup.daemon.scratch.file("locker.log"))
+        defer {
+            _ = FileManager.default.createFile(atPath: release, contents: nil)
+            locker.wait()
+        }
         #expect(await eventually { FileManager.default.fileExists(atPath: ready) })
         let client = #"""
         import smtplib, sys
@@ -197,6 +204,7 @@ struct ListenerEndToEndTests {
         let refused = try python(client, ["\(setup.port)"])
         #expect(refused == "451 4.3.0 Queue cannot commit the message now; try again later\n")
         #expect(setup.daemon.logText.contains("SMTP intake cannot write to the queue"))
+        _ = FileManager.default.createFile(atPath: release, contents: nil)
         locker.wait()
         // The lock is gone: the client's retry is queued.
         #expect(try python(client, ["\(setup.port)"]) == "accepted\n")
