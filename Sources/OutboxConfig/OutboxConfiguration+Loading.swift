@@ -260,12 +260,10 @@ struct ValueReader {
 
     func bool(_ key: String) throws(ConfigurationError) -> Bool? {
         guard let raw = reader.string(forKey: ConfigKey(key)) else { return nil }
-        switch raw.trimmingWhitespace().lowercased() {
-        case "true", "yes", "on", "1": return true
-        case "false", "no", "off", "0": return false
-        default:
+        guard let value = BooleanSetting.parse(raw) else {
             throw ConfigurationError(source: source, key: key, problem: "must be true or false, got \"\(raw.printableExcerpt)\"")
         }
+        return value
     }
 
     func path(_ key: String) throws(ConfigurationError) -> String? {

@@ -74,11 +74,10 @@ public struct XNATPreferences: Sendable, Hashable {
             let rendered: String
             switch ConfigSchema.keys[key] {
             case .bool?:
-                switch raw.lowercased() {
-                case "true", "yes", "on", "1": rendered = "true"
-                case "false", "no", "off", "0": rendered = "false"
-                default: throw ImportError(key: entry.canonical, problem: "expected true or false, got \"\(raw)\"")
+                guard let value = BooleanSetting.parse(raw) else {
+                    throw ImportError(key: entry.canonical, problem: "expected true or false, got \"\(raw)\"")
                 }
+                rendered = "\(value)"
             case .int?:
                 guard let port = Int(raw), (1...65_535).contains(port) else {
                     throw ImportError(key: entry.canonical, problem: "expected a port from 1 to 65535, got \"\(raw)\"")

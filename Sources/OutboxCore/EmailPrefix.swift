@@ -52,31 +52,9 @@ public struct EmailPrefix: Sendable, Hashable {
         return result
     }
 
-    /// `rendered` as header text: itself when ASCII, else one RFC 2047 B encoded-word.
+    /// `rendered` as header text: itself when plain ASCII, else RFC 2047 encoded-words (at most 75
+    /// characters each, as ``RFC2047`` writes every header).
     private var encodedRendered: String {
-        if rendered.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value < 0x7F }) { return rendered }
-        return "=?UTF-8?B?\(Base64.encode(Array(rendered.utf8)))?="
-    }
-}
-
-/// Standard base64 (RFC 4648) without Foundation.
-public enum Base64 {
-    private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
-
-    public static func encode(_ bytes: [UInt8]) -> String {
-        var out: [UInt8] = []
-        out.reserveCapacity((bytes.count + 2) / 3 * 4)
-        var index = 0
-        while index < bytes.count {
-            let b0 = bytes[index]
-            let b1 = index + 1 < bytes.count ? bytes[index + 1] : 0
-            let b2 = index + 2 < bytes.count ? bytes[index + 2] : 0
-            out.append(alphabet[Int(b0 >> 2)])
-            out.append(alphabet[Int((b0 & 0x03) << 4 | b1 >> 4)])
-            out.append(index + 1 < bytes.count ? alphabet[Int((b1 & 0x0F) << 2 | b2 >> 6)] : UInt8(ascii: "="))
-            out.append(index + 2 < bytes.count ? alphabet[Int(b2 & 0x3F)] : UInt8(ascii: "="))
-            index += 3
-        }
-        return String(decoding: out, as: UTF8.self)
+        RFC2047.isPlainASCII(rendered) ? rendered : RFC2047.encodedWords(rendered).joined(separator: " ")
     }
 }

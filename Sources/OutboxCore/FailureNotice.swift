@@ -36,9 +36,7 @@ public struct FailureNotice: Sendable, Hashable {
     /// The notice as an RFC 5322 message from `from` to `to`, ASCII only (the subject and
     /// replies are reduced to printable ASCII so the notice itself is always valid).
     public func message(from: EmailAddress, to: EmailAddress) -> String {
-        func printable(_ text: String) -> String {
-            String(String.UnicodeScalarView(text.unicodeScalars.map { $0.value >= 0x20 && $0.value < 0x7F ? $0 : "?" }))
-        }
+        func printable(_ text: String) -> String { text.printableExcerpt(maximumLength: nil, asciiOnly: true) }
         var lines = [
             "From: outbox <\(from.value)>",
             "To: <\(to.value)>",

@@ -130,11 +130,3 @@ public struct IncomingMessage: Sendable, Hashable {
         return result
     }
 }
-
-extension String {
-    /// At most 80 characters, control characters shown as `?`: safe to put in a one-line reason.
-    public var printableExcerpt: String {
-        let cleaned = String(String.UnicodeScalarView(unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? "?" : $0 }))
-        return cleaned.count > 80 ? String(cleaned.prefix(77)) + "..." : cleaned
-    }
-}

@@ -57,7 +57,7 @@ struct StatusReporter: Service {
             let snapshot = state.snapshot
             // Relative times in the text are coarse (minutes): re-rendering every second changes it at
             // most once a minute, and STATUS is sent only when the text changed.
-            if snapshot.changes != lastChanges || lastText.contains(" ago") || lastText.contains("just now")
+            if snapshot.changes != lastChanges || lastText.contains(" ago") || lastText.contains(" now")
                 || lastText.contains("<1m")
             {
                 lastChanges = snapshot.changes
@@ -91,12 +91,6 @@ struct StatusReporter: Service {
 
     /// A difference between wall-clock and monotonic time that counts as a step (slewing is far slower).
     static let clockStepThreshold: Duration = .seconds(30)
-
-    /// How long ago, coarsely (`just now` under a minute, then whole minutes, hours, days): STATUS is
-    /// sent only when its text changes, and a seconds count would change it every second.
-    static func coarse(_ age: Duration) -> String {
-        age < .seconds(60) ? "just now" : "\(RelativeTime.describe(age)) ago"
-    }
 
     /// An age in whole minutes or more (`<1m` under a minute).
     static func coarseAge(_ age: Duration) -> String {
@@ -135,12 +129,12 @@ struct StatusReporter: Service {
         if let problem = snapshot.intakeProblem { parts.append("intake paused: \(problem)") }
         if let step = snapshot.clockStep, now() - step.at < .seconds(86_400) {
             let size = RelativeTime.describe(step.by < .zero ? .zero - step.by : step.by)
-            parts.append("clock stepped \(step.by < .zero ? "back" : "forward") \(size) \(Self.coarse(now() - step.at))")
+            parts.append("clock stepped \(step.by < .zero ? "back" : "forward") \(size) \(step.at.relative(to: now(), precision: .seconds(60)))")
         }
         if snapshot.quarantined > 0 { parts.append("\(snapshot.quarantined) rejected to failed/") }
         if !snapshot.listening.isEmpty { parts.append("listening \(snapshot.listening.joined(separator: " "))") }
         if let last = snapshot.lastReply {
-            parts.append("last: \(last.text.prefix(60)) \(Self.coarse(now() - last.at))")
+            parts.append("last: \(last.text.prefix(60)) \(last.at.relative(to: now(), precision: .seconds(60)))")
         }
         return parts.joined(separator: " · ")
     }

@@ -147,7 +147,7 @@ extension SMTPExchange {
                 case 28: .timeout(detail)
                 case 52, 55, 56: .connectionLost(detail)
                 case 64: .startTLSNotOffered(detail)
-                case 35, 51, 53, 54, 58, 59, 60, 66, 77, 80, 82, 83, 90, 91:
+                case _ where error.isTLSFailure:
                     result.certificateNames.isEmpty
                         ? .tls(detail)
                         : .tls("\(detail) (the server's certificate is for \(result.certificateNames.joined(separator: ", ")))")

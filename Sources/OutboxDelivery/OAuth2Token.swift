@@ -94,9 +94,7 @@ extension OAuth2Token {
     /// The first line, without control characters, at most 300 characters: Microsoft appends
     /// trace and correlation ids on further lines.
     static func firstLine(_ text: String) -> String {
-        let line = text.split(whereSeparator: \.isNewline).first.map(String.init) ?? ""  // "\r\n" is one Character
-        let clean = String(line.unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? "?" : Character($0) })
-        return clean.count > 300 ? String(clean.prefix(300)) + "…" : clean
+        text.firstLine.printableExcerpt(maximumLength: 300)
     }
 }
 

@@ -1,3 +1,5 @@
+import OutboxCore
+
 /// One SMTP reply: a code, an enhanced status code (RFC 3463) and one or more lines of text.
 ///
 /// ``bytes`` renders it as RFC 5321 §4.2 requires: `250-…` for every line but the last, `250 …`
@@ -42,9 +44,6 @@ public struct SMTPReply: Sendable, Hashable, CustomStringConvertible {
     /// Control characters and non-ASCII become `?`; at most 400 characters (RFC 5321 §4.5.3.1.5
     /// allows 512 octets per reply line, code included).
     static func printable(_ text: String) -> String {
-        let cleaned = String(String.UnicodeScalarView(text.unicodeScalars.map {
-            $0.value < 0x20 || $0.value >= 0x7F ? "?" : $0
-        }))
-        return cleaned.count > 400 ? String(cleaned.prefix(397)) + "..." : cleaned
+        text.printableExcerpt(maximumLength: 400, asciiOnly: true)
     }
 }

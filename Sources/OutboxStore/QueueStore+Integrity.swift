@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import OutboxCore
 
 /// How much of the queue file ``QueueStore/verifyIntegrity(path:withoutRecord:)`` read, and why.
 public struct IntegrityCheck: Sendable, Hashable {
@@ -132,6 +133,6 @@ extension QueueStore {
     }
 
     private static func oneLine(_ text: String) -> String {
-        text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " ")
+        text.lines.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }.joined(separator: " ")
     }
 }

@@ -1,5 +1,6 @@
 import CSystemd
 import Glibc
+import OutboxCore
 
 /// Tells the service manager how the daemon is doing, through `sd_notify(3)`.
 ///
@@ -56,7 +57,8 @@ public struct Notifier: Sendable {
         _ = sd_notify(0, state)
     }
 
-    private static func oneLine(_ text: String) -> String {
-        String(text.map { $0 == "\n" || $0 == "\r" ? " " : $0 })
-    }
+    /// sd_notify reads one assignment per line: a line break in the text would end `STATUS=` and
+    /// start an assignment of the text's choosing. (Mapping `Character`s missed `"\r\n"`, which is
+    /// one `Character` equal to neither `"\n"` nor `"\r"`.)
+    static func oneLine(_ text: String) -> String { text.joinedAsOneLine }
 }

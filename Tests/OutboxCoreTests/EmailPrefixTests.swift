@@ -45,4 +45,14 @@ struct EmailPrefixTests {
         #expect(result.values(of: "Subject") == ["=?UTF-8?B?W1rDvHJpY2hd?= Hi"])
         #expect(result.bytes.allSatisfy { $0 < 0x80 })
     }
+
+    @Test("A long non-ASCII prefix becomes several encoded-words of at most 75 characters (RFC 2047 §2), as every header does")
+    func longNonASCII() throws {
+        let message = try RawMessage(normalizing: Array("Subject: Hi\n\nx\n".utf8))
+        let prefix = String(repeating: "Universität ", count: 6) + "Zürich"
+        let subject = try #require(EmailPrefix(prefix).apply(to: message).values(of: "Subject").first)
+        let words = subject.split(separator: " ").dropLast()
+        #expect(words.count > 1)
+        #expect(words.allSatisfy { $0.count <= 75 && $0.hasPrefix("=?UTF-8?B?") && $0.hasSuffix("?=") })
+    }
 }

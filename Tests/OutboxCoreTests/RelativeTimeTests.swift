@@ -17,3 +17,14 @@ struct RelativeTimeTests {
         #expect(UnixTime(seconds: now.seconds + offsetSeconds).relative(to: now) == "now")
     }
 }
+
+@Suite("Relative times for STATUS")
+struct CoarseRelativeTimeTests {
+    let now = UnixTime(seconds: 1_800_000_000)
+
+    @Test("With a minute's precision: under a minute either way is now, then whole minutes and more",
+          arguments: [(-59.0, "now"), (30.0, "now"), (-60.0, "1m ago"), (-7200.0, "2h ago"), (120.0, "in 2m")])
+    func minutes(offsetSeconds: Double, expected: String) {
+        #expect(UnixTime(seconds: now.seconds + offsetSeconds).relative(to: now, precision: .seconds(60)) == expected)
+    }
+}

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import OutboxCore
 import OutboxStore
+import OutboxSystem
 
 /// `outbox list`: the queue, in the shape a Postfix `mailq` user recognises.
 struct List: AsyncParsableCommand {
@@ -25,7 +26,7 @@ struct List: AsyncParsableCommand {
     func run() async throws {
         let filter = try filters.filter()
         let store = try await global.openQueue()
-        let now = UnixTime(seconds: Date().timeIntervalSince1970)
+        let now = UnixTime.current
         let entries: [QueueEntry]
         do {
             entries = try await store.list(filter: filter, now: now)
@@ -46,11 +47,11 @@ struct List: AsyncParsableCommand {
         for entry in entries {
             let next: String =
                 switch entry.state {
-                case .queued, .deferred: entry.inFlight ? "sending" : Self.relative(entry.nextAttemptAt, now: now)
+                case .queued, .deferred: entry.inFlight ? "sending" : max(entry.nextAttemptAt, now).relative(to: now)
                 default: "-"
                 }
             rows.append([
-                "\(entry.id)", entry.state.rawValue, "\(entry.size)", RelativeTime.describe(now - entry.createdAt) + " ago",
+                "\(entry.id)", entry.state.rawValue, "\(entry.size)", entry.createdAt.relative(to: now),
                 "\(entry.attempts)", next, entry.sender,
             ])
             var lines: [String] = []
@@ -68,13 +69,13 @@ struct List: AsyncParsableCommand {
             let indent = String(repeating: " ", count: widths.dropLast().reduce(0, +) + 2 * (widths.count - 1))
             for line in details[index] ?? [] { out += indent + line + "\n" }
         }
-        let kilobytes = (entries.reduce(0) { $0 + $1.size } + 1023) / 1024
-        out += "-- \(kilobytes) Kbytes in \(entries.count) Request\(entries.count == 1 ? "" : "s").\n"
-        return out
+        return out + summaryLine(entries)
     }
 
-    static func relative(_ time: UnixTime, now: UnixTime) -> String {
-        time <= now ? "now" : "in " + RelativeTime.describe(time - now)
+    /// The last line of `list` and `mailq`, as sendmail's `mailq` ends: `-- 12 Kbytes in 3 Requests.`
+    static func summaryLine(_ entries: [QueueEntry]) -> String {
+        let kilobytes = (entries.reduce(0) { $0 + $1.size } + 1023) / 1024
+        return "-- \(kilobytes) Kbytes in \(entries.count) Request\(entries.count == 1 ? "" : "s").\n"
     }
 
     static func jsonLine(_ entry: QueueEntry) -> String {

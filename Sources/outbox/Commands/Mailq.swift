@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import OutboxCore
 import OutboxStore
+import OutboxSystem
 
 #if canImport(Glibc)
 import Glibc
@@ -53,9 +54,7 @@ struct Mailq: AsyncParsableCommand {
             }
             out += "\n"
         }
-        let kilobytes = (entries.reduce(0) { $0 + $1.size } + 1023) / 1024
-        out += "-- \(kilobytes) Kbytes in \(entries.count) Request\(entries.count == 1 ? "" : "s").\n"
-        return out
+        return out + List.summaryLine(entries)
     }
 
     /// `Tue Dec  1 07:00:00`, local time, as Postfix's showq writes it (20 characters).

@@ -3,6 +3,7 @@ import Foundation
 import OutboxConfig
 import OutboxCore
 import OutboxStore
+import OutboxSystem
 
 /// `outbox show ID`: everything about one message — envelope, headers, recipients, attempts.
 struct Show: AsyncParsableCommand {
@@ -61,7 +62,7 @@ struct Show: AsyncParsableCommand {
         var state = entry.state.rawValue
         switch entry.state {
         case .queued, .deferred:
-            state += entry.inFlight ? ", being sent now" : ", next attempt \(entry.nextAttemptAt.relative(to: now))"
+            state += entry.inFlight ? ", being sent now" : ", next attempt \(max(entry.nextAttemptAt, now).relative(to: now))"
         default:
             state += " \(detail.updatedAt.relative(to: now))"
         }
