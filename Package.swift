@@ -37,11 +37,13 @@ let package = Package(
         .target(name: "Curl", dependencies: ["CCurl"]),
         .target(
             name: "Systemd",
-            dependencies: ["CSystemd", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["CSystemd", "OutboxCore", .product(name: "Logging", package: "swift-log")]
         ),
 
         // MARK: The product
         .target(name: "OutboxCore"),
+        // The system calls everyone needs the same way: durable files, EINTR, the wall clock.
+        .target(name: "OutboxSystem", dependencies: ["OutboxCore"]),
         .target(
             name: "OutboxConfig",
             dependencies: [
@@ -53,11 +55,13 @@ let package = Package(
         ),
         .target(
             name: "OutboxStore",
-            dependencies: ["OutboxCore", "CSQLiteConfig", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: [
+                "OutboxCore", "OutboxSystem", "CSQLiteConfig", .product(name: "GRDB", package: "GRDB.swift"),
+            ]
         ),
         .target(
             name: "OutboxDelivery",
-            dependencies: ["OutboxCore", "OutboxConfig", "Curl"]
+            dependencies: ["OutboxCore", "OutboxConfig", "OutboxSystem", "Curl"]
         ),
         // The SMTP conversation as a pure state machine (issue 12), and the NIO listener driving it.
         .target(name: "OutboxSMTPServer", dependencies: ["OutboxCore"]),
@@ -75,14 +79,14 @@ let package = Package(
             name: "OutboxMetrics",
             dependencies: [
                 "OutboxCore", "OutboxStore",
-                .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
         .target(
             name: "OutboxDaemon",
             dependencies: [
-                "OutboxCore", "OutboxConfig", "OutboxStore", "OutboxDelivery", "OutboxListener", "OutboxMetrics", "Systemd",
+                "OutboxCore", "OutboxConfig", "OutboxStore", "OutboxDelivery", "OutboxListener", "OutboxMetrics",
+                "OutboxSystem", "Systemd",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -97,7 +101,7 @@ let package = Package(
         .executableTarget(
             name: "outboxd",
             dependencies: [
-                "OutboxDaemon", "OutboxConfig", "OutboxCore", "OutboxMetrics", "Systemd",
+                "OutboxDaemon", "OutboxConfig", "OutboxCore", "OutboxMetrics", "OutboxSystem", "Systemd",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "CoreMetrics", package: "swift-metrics"),
@@ -111,7 +115,7 @@ let package = Package(
         .executableTarget(
             name: "outbox",
             dependencies: [
-                "OutboxCore", "OutboxConfig", "OutboxStore", "OutboxDelivery", "OutboxMetrics",
+                "OutboxCore", "OutboxConfig", "OutboxStore", "OutboxDelivery", "OutboxMetrics", "OutboxSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -127,7 +131,8 @@ let package = Package(
             name: "OutboxStoreTests",
             dependencies: ["OutboxStore", "OutboxCore", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "OutboxDaemonTests", dependencies: ["OutboxDaemon"]),
-        .testTarget(name: "OutboxDeliveryTests", dependencies: ["OutboxDelivery", "OutboxConfig", "Curl"]),
+        .testTarget(name: "OutboxDeliveryTests", dependencies: ["OutboxDelivery", "OutboxConfig", "OutboxCore", "Curl"]),
+        .testTarget(name: "OutboxSystemTests", dependencies: ["OutboxSystem", "OutboxCore"]),
         .testTarget(
             name: "OutboxMetricsTests",
             dependencies: ["OutboxMetrics", "OutboxStore", "OutboxCore"]

@@ -6,6 +6,7 @@ import OutboxDelivery
 import OutboxListener
 public import OutboxMetrics
 import OutboxStore
+import OutboxSystem
 import ServiceLifecycle
 import Systemd
 import UnixSignals
@@ -110,11 +111,7 @@ public enum Daemon {
             throw StartupError(description: "\(error)")
         }
 
-        let now: @Sendable () -> UnixTime = {
-            var time = timespec()
-            clock_gettime(CLOCK_REALTIME, &time)
-            return UnixTime(milliseconds: Int64(time.tv_sec) * 1000 + Int64(time.tv_nsec) / 1_000_000)
-        }
+        let now: @Sendable () -> UnixTime = { .current }
         let state = DaemonState(metrics: metrics)
         let doorbell = Doorbell()
         let context = ConfigurationReloader.Context(

@@ -1,6 +1,7 @@
 import Glibc
 import OutboxDelivery
 import OutboxStore
+import OutboxSystem
 
 /// The machine's name (FQDN when the resolver knows one) and this process's lease owner id.
 enum HostIdentity {
@@ -31,9 +32,8 @@ enum HostIdentity {
         let fd = open("/proc/\(pid)/comm", O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
-        var buffer = [UInt8](repeating: 0, count: 64)
-        let count = read(fd, &buffer, buffer.count)
-        guard count > 0 else { return nil }
-        return String(decoding: buffer.prefix(count), as: UTF8.self)
+        // An interrupted read must not make a live owner look gone (its lease would be taken).
+        guard let name = try? FileDescriptorIO.readAll(fd, upTo: 64, path: "/proc/\(pid)/comm"), !name.isEmpty else { return nil }
+        return String(decoding: name, as: UTF8.self)
     }
 }

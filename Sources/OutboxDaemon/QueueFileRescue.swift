@@ -3,6 +3,7 @@ import Glibc
 import Logging
 import OutboxCore
 import OutboxStore
+import OutboxSystem
 
 /// When the queue file is lost while outboxd runs (see ``QueueFileGuard``), writes every message
 /// that still has recipients to deliver to back into the spool, from the file outboxd still has
@@ -45,7 +46,7 @@ enum QueueFileRescue {
             summary.held += written.held
             summary.failures += written.failures
         }
-        for directory in ["/new", "/failed"] { syncDirectory(spool + directory) }
+        for directory in ["/new", "/failed"] { try? DurableFile.syncDirectory(spool + directory) }
         return summary
     }
 
@@ -64,17 +65,16 @@ enum QueueFileRescue {
             let held = message.state == .held
             let target = spool + (held ? "/failed/" : "/new/") + name
             do {
-                try writeDurably(spoolFile(for: message), to: temporary)
+                // A held message's reason appears first, so failed/ never shows it without one.
+                let file = try DurableFile(temporaryPath: temporary, permissions: .lessUmask(0o640))
+                try file.write(spoolFile(for: message))
                 if held {
                     let line = "held in the queue file that was lost; move this file into new/ to send it (queue id \(message.id))\n"
-                    try writeDurably(Array(line.utf8), to: spool + "/tmp/" + name + ".error")
-                    guard rename(spool + "/tmp/" + name + ".error", target + ".error") == 0 else {
-                        throw RescueError("cannot move \(name).error into failed/: \(String(cString: strerror(errno)))")
-                    }
+                    let reason = try DurableFile(temporaryPath: temporary + ".error", permissions: .lessUmask(0o640))
+                    try reason.write(Array(line.utf8))
+                    try reason.commit(as: target + ".error", syncingDirectory: .byCaller)
                 }
-                guard rename(temporary, target) == 0 else {
-                    throw RescueError("cannot move \(name) out of tmp/: \(String(cString: strerror(errno)))")
-                }
+                try file.commit(as: target, syncingDirectory: .byCaller)
                 if held { summary.held += 1 } else { summary.requeued += 1 }
             } catch {
                 summary.failures.append("\(message.id): \(error)")
@@ -82,32 +82,4 @@ enum QueueFileRescue {
         }
         return summary
     }
-
-    private static func writeDurably(_ bytes: [UInt8], to path: String) throws {
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o640)
-        guard fd >= 0 else { throw RescueError("cannot create \(path): \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw RescueError("cannot write \(path): \(String(cString: strerror(errno)))")
-            }
-            offset += n
-        }
-        guard fsync(fd) == 0 else { throw RescueError("cannot sync \(path): \(String(cString: strerror(errno)))") }
-    }
-
-    private static func syncDirectory(_ path: String) {
-        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { return }
-        fsync(fd)
-        close(fd)
-    }
-}
-
-struct RescueError: Error, CustomStringConvertible {
-    var description: String
-    init(_ description: String) { self.description = description }
 }

@@ -5,6 +5,7 @@ import OutboxCore
 import OutboxDelivery
 import OutboxMetrics
 import OutboxStore
+import OutboxSystem
 import Prometheus
 import ServiceLifecycle
 
@@ -402,20 +403,15 @@ actor SpoolIntake: Service {
         guard info.st_size <= spool.maxMessageSize else {
             return .rejected("the message is \(info.st_size) bytes, over spool.max_message_size (\(spool.maxMessageSize))")
         }
-        var content = [UInt8](repeating: 0, count: Int(info.st_size))
-        var offset = 0
-        while offset < content.count {
-            let n = content.withUnsafeMutableBytes { read(fd, $0.baseAddress! + offset, $0.count - offset) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                return .rejected("read failed: \(String(cString: strerror(errno)))")
-            }
-            if n == 0 { break }
-            offset += n
+        let content: [UInt8]
+        do {
+            content = try FileDescriptorIO.readAll(fd, upTo: Int(info.st_size), path: path)
+        } catch {
+            return .rejected("read failed: \(error.reason)")
         }
         // A file that changed while it was read (a producer still writing) is never taken short.
         var after = stat()
-        guard offset == content.count, fstat(fd, &after) == 0, FileIdentity(after) == FileIdentity(info) else {
+        guard content.count == Int(info.st_size), fstat(fd, &after) == 0, FileIdentity(after) == FileIdentity(info) else {
             return .changed
         }
         return .content(content)
@@ -428,13 +424,13 @@ actor SpoolIntake: Service {
             newDirectory: newDirectory, failedDirectory: failedDirectory, maximumMessageSize: spool.maxMessageSize)
         let line: String
         do {
-            line = try quarantine.quarantine(name, reason: reason.printableExcerptLine)
+            line = try quarantine.quarantine(name, reason: reason.printableExcerpt(maximumLength: 300, replacement: " "))
         } catch {
             // Once per entry: it is skipped until it changes, so it costs nothing on later scans.
             stuck[name] = Self.identity(of: name.path(in: newDirectory))
             logger.error(
                 "Cannot move a rejected spool file to failed/; it stays in new/ and is skipped until it changes",
-                metadata: ["error": "\(error)", "outbox.reason": "\(reason.printableExcerptLine)"])
+                metadata: ["error": "\(error)", "outbox.reason": "\(reason.printableExcerpt(maximumLength: 300, replacement: " "))"])
             return
         }
         state.update {
@@ -454,13 +450,5 @@ actor SpoolIntake: Service {
 extension Error {
     fileprivate var reason: String {
         (self as? IncomingMessage.Rejection)?.reason ?? "\(self)"
-    }
-}
-
-extension String {
-    /// One line, control characters replaced, at most 300 characters.
-    fileprivate var printableExcerptLine: String {
-        let cleaned = String(String.UnicodeScalarView(unicodeScalars.map { $0.value < 0x20 || $0.value == 0x7F ? " " : $0 }))
-        return cleaned.count > 300 ? String(cleaned.prefix(297)) + "..." : cleaned
     }
 }

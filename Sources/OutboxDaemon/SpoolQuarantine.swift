@@ -1,5 +1,6 @@
 import Glibc
 import OutboxCore
+import OutboxSystem
 
 /// Puts a rejected spool entry into `failed/` for an admin to read: `failed/NAME` (a copy) and
 /// `failed/NAME.error` (one line), then removes `new/NAME`.
@@ -70,11 +71,7 @@ struct SpoolQuarantine {
             try writeError(targetName, line: line)
             unlink(source)
         }
-        let directory = open(failedDirectory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if directory >= 0 {
-            fsync(directory)
-            close(directory)
-        }
+        try? DurableFile.syncDirectory(failedDirectory)
         return line
     }
 
@@ -92,57 +89,40 @@ struct SpoolQuarantine {
         let limit = Int(info.st_size) > maximumMessageSize ? Self.excerptLength : maximumMessageSize
         let temporary = failedDirectory + "/.quarantine.\(getpid()).tmp"
         unlink(temporary)
-        let output = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o640)
-        guard output >= 0 else { throw QuarantineError("cannot create \(temporary): \(Self.describeErrno())") }
-        var buffer = [UInt8](repeating: 0, count: 65_536)
-        var failure: String?
-        var copied = 0
-        copying: while copied < limit {
-            let count = buffer.withUnsafeMutableBytes { read(input, $0.baseAddress, min($0.count, limit - copied)) }
-            if count < 0 {
-                if errno == EINTR { continue }
-                failure = "cannot read it: \(Self.describeErrno())"
-                break
-            }
-            if count == 0 { break }
-            var written = 0
-            while written < count {
-                let n = buffer.withUnsafeBytes { write(output, $0.baseAddress! + written, count - written) }
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    failure = "cannot write \(temporary): \(Self.describeErrno())"
-                    break copying
+        // The umask must not widen or narrow what admins get. failed/ is synced once, by quarantine(_:reason:).
+        do {
+            let output = try DurableFile(temporaryPath: temporary, permissions: .exactly(0o640), exclusive: true)
+            var buffer = [UInt8](repeating: 0, count: 65_536)
+            var copied = 0
+            while copied < limit {
+                let count: Int
+                do {
+                    count = try FileDescriptorIO.read(input, into: &buffer, count: limit - copied, path: "it")
+                } catch {
+                    throw QuarantineError("cannot read it: \(error.reason)")
                 }
-                written += n
+                if count == 0 { break }
+                try output.write(Array(buffer[..<count]))
+                copied += count
             }
-            copied += count
+            try output.commit(as: target, syncingDirectory: .byCaller)
+            return copied
+        } catch let error as QuarantineError {
+            throw error
+        } catch {
+            throw QuarantineError("\(error)")
         }
-        fchmod(output, 0o640)  // the umask must not widen or narrow what admins get
-        if failure == nil && fsync(output) != 0 { failure = "cannot fsync \(temporary): \(Self.describeErrno())" }
-        close(output)
-        if failure == nil && rename(temporary, target) != 0 {
-            failure = "cannot rename into failed/: \(Self.describeErrno())"
-        }
-        if let failure {
-            unlink(temporary)
-            throw QuarantineError(failure)
-        }
-        return copied
     }
 
     private func writeError(_ name: String, line: String) throws(QuarantineError) {
         let errorPath = failedDirectory + "/" + name + ".error"
         let temporary = failedDirectory + "/.quarantine.\(getpid()).error.tmp"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o640)
-        guard fd >= 0 else { throw QuarantineError("cannot create \(temporary): \(Self.describeErrno())") }
-        let text = Array((line + "\n").utf8)
-        let written = text.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        fchmod(fd, 0o640)
-        let synced = fsync(fd) == 0
-        close(fd)
-        guard written == text.count, synced, rename(temporary, errorPath) == 0 else {
-            unlink(temporary)
-            throw QuarantineError("cannot write \(errorPath): \(Self.describeErrno())")
+        do {
+            try DurableFile.write(
+                Array((line + "\n").utf8), to: errorPath, through: temporary, permissions: .exactly(0o640),
+                syncingDirectory: .byCaller)
+        } catch {
+            throw QuarantineError("cannot write \(errorPath): \(error.reason)")
         }
     }
 

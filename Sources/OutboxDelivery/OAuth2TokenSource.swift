@@ -1,5 +1,6 @@
 import Curl
 import Glibc
+import OutboxSystem
 public import OutboxConfig
 public import OutboxCore
 
@@ -158,37 +159,15 @@ public actor OAuth2TokenSource {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let n = read(fd, &buffer, buffer.count)
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { break }
-            bytes += buffer[0..<n]
-        }
+        guard let bytes = try? FileDescriptorIO.readAll(fd, upTo: Int.max, path: path) else { return nil }
         let text = String(decoding: bytes, as: UTF8.self).trimmingNewlines()
         return text.isEmpty ? nil : text
     }
 
-    /// tmp (0600) → write → fsync → rename → fsync the directory: a crash leaves the old or the new.
+    /// tmp (0600) → write → fsync → rename → fsync the directory (``DurableFile``): a crash leaves
+    /// the old or the new, and so does a failure (not reported: the token in use is unaffected).
     static func writeDurably(_ path: String, _ text: String) {
-        let temporary = path + ".tmp"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { return }
-        let bytes = Array((text + "\n").utf8)
-        var written = 0
-        while written < bytes.count {
-            let n = bytes[written...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { break }
-            written += n
-        }
-        let ok = written == bytes.count && fsync(fd) == 0
-        close(fd)
-        guard ok, rename(temporary, path) == 0 else { unlink(temporary); return }
-        let directory = String(path[..<(path.lastIndex(of: "/") ?? path.endIndex)])
-        let dirfd = open(directory.isEmpty ? "/" : directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if dirfd >= 0 { fsync(dirfd); close(dirfd) }
+        try? DurableFile.write(Array((text + "\n").utf8), to: path, through: path + ".tmp", permissions: .lessUmask(0o600))
     }
 }
 

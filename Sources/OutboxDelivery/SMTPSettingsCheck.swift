@@ -2,6 +2,7 @@ import Curl
 import Glibc
 public import OutboxConfig
 import OutboxCore
+import OutboxSystem
 
 /// One line of `outbox check-config`: a step of reaching the SMTP server, and on failure the
 /// setting to change.
@@ -47,8 +48,6 @@ public enum SMTPSettingsCheck {
         }
     }
 
-    static let tlsErrors: Set<Int> = [35, 51, 53, 54, 58, 59, 60, 66, 77, 80, 82, 83, 90, 91]
-
     /// Turns the probe's transcript and libcurl's error into steps (pure; `resolved` is the DNS answer).
     static func steps(settings: SMTPSettings, resolved: String, result: SMTPTransferResult,
                       tokenStep: SettingsCheckStep? = nil) -> [SettingsCheckStep] {
@@ -69,7 +68,7 @@ public enum SMTPSettingsCheck {
         let certificateFix = "install the server's CA certificate on this host, or (less safe) list \(settings.host) in smtp.ssl_trust"
         let verification = settings.skipsCertificateVerification ? "not verified (smtp.ssl_trust)" : "verified"
         if settings.transportProtocol == .smtps {
-            if tlsErrors.contains(code) {
+            if error?.isTLSFailure == true {
                 return fail(code == 60 ? "certificate" : "TLS", errorText,
                             fix: code == 60 ? certificateFix : "check smtp.protocol: smtps needs a port with implicit TLS (465); for 587 use smtp with start_tls",
                             settings: true)
@@ -98,7 +97,7 @@ public enum SMTPSettingsCheck {
                                 fix: "use the server's STARTTLS port (587), or smtp.protocol smtps on 465; smtp.start_tls false sends the password in clear",
                                 settings: true)
                 }
-                if tlsErrors.contains(code) {
+                if error?.isTLSFailure == true {
                     // The server agreed to STARTTLS; it is the handshake or the certificate that failed.
                     if code == 60, let agreed = replies.first(where: { $0.command == "STARTTLS" && $0.code == 220 }) {
                         steps.append(SettingsCheckStep(name: "STARTTLS", result: .passed, detail: agreed.text))
@@ -174,11 +173,7 @@ actor ProbeLane {
         var tokenStep: SettingsCheckStep?
         var bearer: String?
         if settings.auth, let oauth2 = settings.oauth2 {
-            let now: @Sendable () -> UnixTime = {
-                var time = timespec()
-                clock_gettime(CLOCK_REALTIME, &time)
-                return UnixTime(milliseconds: Int64(time.tv_sec) * 1000 + Int64(time.tv_nsec) / 1_000_000)
-            }
+            let now: @Sendable () -> UnixTime = { .current }
             let source = OAuth2TokenSource(settings: oauth2, caFile: settings.caFile, connectTimeout: settings.connectTimeout,
                                            stateDirectory: stateDirectory, now: now)
             let token = await source.token()

@@ -1,4 +1,5 @@
 import Glibc
+import OutboxSystem
 
 /// What `outboxd` leaves beside the queue when it stops cleanly (`<queue>.clean`): the file's
 /// device, inode, size and modification time after its last connection closed, when no
@@ -69,34 +70,21 @@ public struct CleanStopRecord: Sendable, Hashable {
         let fd = open(path(for: database), O_RDONLY | O_CLOEXEC | O_NOFOLLOW)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
-        var buffer = [UInt8](repeating: 0, count: 256)
-        let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        guard count > 0, count < buffer.count else { return nil }
-        return CleanStopRecord(text: String(decoding: buffer[..<count], as: UTF8.self))
+        guard let bytes = try? FileDescriptorIO.readAll(fd, upTo: 256, path: path(for: database)),
+            !bytes.isEmpty, bytes.count < 256
+        else { return nil }
+        return CleanStopRecord(text: String(decoding: bytes, as: UTF8.self))
     }
 
-    /// Writes the record beside `database` atomically and durably (temporary file, fsync, rename,
-    /// fsync of the directory), with the queue's own permissions (mode 0660 less the umask).
+    /// Writes the record beside `database` atomically and durably (``DurableFile``), with the
+    /// queue's own permissions (mode 0660 less the umask).
     func store(database: String) throws(CleanStopRecordError) {
         let final = Self.path(for: database)
-        let temporary = final + ".tmp"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0o660)
-        guard fd >= 0 else { throw .init(action: "write", path: temporary) }
-        let bytes = Array(text.utf8)
-        let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        let synced = written == bytes.count && fsync(fd) == 0
-        let error = CleanStopRecordError(action: "write", path: temporary)
-        close(fd)
-        guard synced else {
-            unlink(temporary)
-            throw error
+        do {
+            try DurableFile.write(Array(text.utf8), to: final, through: final + ".tmp", permissions: .lessUmask(0o660))
+        } catch {
+            throw CleanStopRecordError(error)
         }
-        guard rename(temporary, final) == 0 else {
-            let error = CleanStopRecordError(action: "rename", path: temporary)
-            unlink(temporary)
-            throw error
-        }
-        try Self.syncDirectory(of: final)
     }
 
     /// Removes the record beside `database` (none is fine) and makes the removal durable, so that
@@ -104,18 +92,14 @@ public struct CleanStopRecord: Sendable, Hashable {
     static func remove(database: String) throws(CleanStopRecordError) {
         let path = path(for: database)
         if unlink(path) != 0 {
-            guard errno == ENOENT else { throw .init(action: "remove", path: path) }
+            guard errno == ENOENT else { throw CleanStopRecordError(SystemCallError("cannot remove \(path)")) }
             return
         }
-        try syncDirectory(of: path)
-    }
-
-    private static func syncDirectory(of path: String) throws(CleanStopRecordError) {
-        let directory = path.lastIndex(of: "/").map { $0 == path.startIndex ? "/" : String(path[..<$0]) } ?? "."
-        let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { throw .init(action: "open", path: directory) }
-        defer { close(fd) }
-        guard fsync(fd) == 0 else { throw .init(action: "sync", path: directory) }
+        do {
+            try DurableFile.syncDirectory(containing: path)
+        } catch {
+            throw CleanStopRecordError(error)
+        }
     }
 }
 
@@ -123,7 +107,7 @@ public struct CleanStopRecord: Sendable, Hashable {
 public struct CleanStopRecordError: Error, Sendable, CustomStringConvertible {
     public var description: String
 
-    init(action: String, path: String) {
-        description = "cannot \(action) \(path): \(String(cString: strerror(errno)))"
+    init(_ error: SystemCallError) {
+        description = error.description
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import OutboxCore
 import OutboxStore
+import OutboxSystem
 
 /// Prints what an acting verb changed, and turns what it could not do into one stderr line each
 /// and a sysexits status.

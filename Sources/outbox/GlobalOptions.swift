@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import OutboxConfig
+import OutboxCore
 import OutboxStore
 
 /// Options every verb takes: where the configuration (and so the queue) is.

@@ -1,6 +1,7 @@
 import Foundation
 import OutboxConfig
 import OutboxCore
+import OutboxSystem
 
 #if canImport(Glibc)
     import Glibc
@@ -48,7 +49,7 @@ struct SpoolSubmission {
         let context = IncomingMessage.Context(
             defaultSender: defaultSender ?? (configurationRead ? nil : try? EmailAddress("unknown@smtp.from.invalid")),
             hostname: String(decoding: name.prefix { $0 != 0 }, as: UTF8.self),
-            now: UnixTime(seconds: Date().timeIntervalSince1970),
+            now: .current,
             uniqueToken: "check")
         do {
             _ = try IncomingMessage(spoolFileNamed: "message." + fileExtension, content: content, context: context)
@@ -71,19 +72,14 @@ struct SpoolSubmission {
             throw ExitStatus.noInput.fail("cannot open \(path!): \(String(cString: strerror(errno)))")
         }
         defer { if fd != 0 { close(fd) } }
-        var content: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65_536)
-        while true {
-            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw ExitStatus.tempFail.fail("cannot read the message: \(String(cString: strerror(errno)))")
-            }
-            if n == 0 { break }
-            content.append(contentsOf: buffer[0..<n])
-            guard content.count <= maxMessageSize else {
-                throw ExitStatus.dataError.fail("the message is over spool.max_message_size (\(maxMessageSize) bytes)")
-            }
+        let content: [UInt8]
+        do {
+            content = try FileDescriptorIO.readAll(fd, upTo: maxMessageSize + 1, path: path ?? "standard input")
+        } catch {
+            throw ExitStatus.tempFail.fail("cannot read the message: \(error.reason)")
+        }
+        guard content.count <= maxMessageSize else {
+            throw ExitStatus.dataError.fail("the message is over spool.max_message_size (\(maxMessageSize) bytes)")
         }
         return content
     }

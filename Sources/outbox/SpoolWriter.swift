@@ -1,4 +1,5 @@
 import Foundation
+import OutboxSystem
 
 #if canImport(Glibc)
     import Glibc
@@ -27,47 +28,22 @@ struct SpoolWriter {
         let temporary = directory + "/tmp/" + base
         let final = base + "." + fileExtension
 
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o640)
-        guard fd >= 0 else { throw Self.failure("cannot create a file in \(directory)/tmp") }
-        var written = 0
-        while written < content.count {
-            let n = content.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + written, $0.count - written) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                let failure = Self.failure("cannot write \(temporary)")
-                close(fd)
-                unlink(temporary)
-                throw failure
-            }
-            written += n
-        }
-        // 0640 whatever the umask: the daemon reads through the group, nobody else may.
-        guard fchmod(fd, 0o640) == 0, fsync(fd) == 0 else {
-            let failure = Self.failure("cannot write \(temporary)")
-            close(fd)
-            unlink(temporary)
-            throw failure
-        }
-        close(fd)
-        guard rename(temporary, directory + "/new/" + final) == 0 else {
-            let failure = Self.failure("cannot move \(temporary) into \(directory)/new")
-            unlink(temporary)
-            throw failure
-        }
-        // Make the rename durable. Opening new/ needs read permission, which producers lack
-        // (mode 3730): then this is skipped, and the file itself is already on disk.
-        let directoryFD = open(directory + "/new", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        if directoryFD >= 0 {
-            fsync(directoryFD)
-            close(directoryFD)
+        do {
+            // 0640 whatever the umask: the daemon reads through the group, nobody else may. Syncing
+            // new/ needs read permission, which producers lack (mode 3730): then it is skipped, and
+            // the file itself is already on disk.
+            try DurableFile.write(
+                content, to: directory + "/new/" + final, through: temporary, permissions: .exactly(0o640),
+                exclusive: true, syncingDirectory: .ifPossible)
+        } catch {
+            throw Self.failure(error)
         }
         return final
     }
 
-    private static func failure(_ what: String) -> Failure {
-        let code = errno
-        let text = "\(what): \(String(cString: strerror(code)))"
-        if code == EACCES || code == EPERM {
+    private static func failure(_ error: SystemCallError) -> Failure {
+        let text = "\(error)"
+        if error.code == EACCES || error.code == EPERM {
             return .permission(text + " (producers must be in the spool's group, e.g. outbox)")
         }
         return .temporary(text)

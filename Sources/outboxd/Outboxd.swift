@@ -6,6 +6,7 @@ import OutboxMetrics
 import Prometheus
 import OutboxConfig
 import OutboxDaemon
+import OutboxSystem
 import Systemd
 
 #if canImport(Glibc)
@@ -38,8 +39,8 @@ struct Outboxd: AsyncParsableCommand {
             configuration = try await OutboxConfiguration.load(file: config, requiringSecrets: true)
             try OutboxConfiguration.requirePrivatePassword(file: config)
         } catch {
-            printError("outboxd: \(error)")
-            throw ExitCode(78)  // EX_CONFIG
+            StandardError.writeLine("outboxd: \(error)")
+            throw ExitCode(ExitStatus.config.rawValue)
         }
         let level = Logger.Level(rawValue: configuration.log.level) ?? .info
         // Under systemd stderr is a journal stream: write entries with fields instead of plain lines.
@@ -70,20 +71,15 @@ struct Outboxd: AsyncParsableCommand {
             }
         } catch {
             logger.critical(error is Daemon.QueueFileLostError ? "Exiting" : "Cannot start", metadata: ["error": "\(error)"])
-            printError("outboxd: \(error)")
+            StandardError.writeLine("outboxd: \(error)")
             if (error as? Daemon.StartupError)?.isPermanent == true {
-                throw ExitCode(65)  // EX_DATAERR: the unit's RestartPreventExitStatus= stops the retries
+                throw ExitCode(ExitStatus.dataError.rawValue)  // the unit's RestartPreventExitStatus= stops the retries
             }
-            throw ExitCode(75)  // EX_TEMPFAIL: systemd's Restart=on-failure tries again
+            throw ExitCode(ExitStatus.tempFail.rawValue)  // systemd's Restart=on-failure tries again
         }
     }
 }
 
-/// One line on stderr (before logging is set up, and for the admin running outboxd by hand).
-func printError(_ line: String) {
-    let bytes = Array((line + "\n").utf8)
-    _ = bytes.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
-}
 
 /// glibc gives each thread that allocates its own malloc arena (up to 8 per CPU), and the
 /// delivery lanes would each keep one mostly empty. Two are plenty for a daemon that waits on

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import OutboxConfig
+import OutboxCore
 import OutboxDelivery
 
 /// `outbox check-config`: the configuration as the daemon reads it, then the SMTP server step by step.

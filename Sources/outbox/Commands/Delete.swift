@@ -1,5 +1,6 @@
 import ArgumentParser
 import Glibc
+import OutboxCore
 import OutboxStore
 
 /// `outbox delete`: removes messages for good, after asking on a terminal.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import OutboxConfig
+import OutboxCore
 
 /// `outbox enqueue`: hands one message to the daemon through the spool, after validating it.
 struct Enqueue: AsyncParsableCommand {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import OutboxStore
+import OutboxSystem
 
 /// `outbox flush`: every deferred message becomes due now (Postfix's `postqueue -f`).
 struct Flush: AsyncParsableCommand {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import OutboxConfig
+import OutboxCore
 
 /// `outbox import-xnat`: turns XNAT's mail settings into outbox YAML.
 struct ImportXNAT: AsyncParsableCommand {

@@ -2,6 +2,7 @@ import ArgumentParser
 import OutboxConfig
 import OutboxCore
 import OutboxStore
+import OutboxSystem
 
 /// `outbox purge`: forgets finished mail after a while (sent and failed messages are kept until then).
 struct Purge: AsyncParsableCommand {

@@ -4,6 +4,7 @@ import OutboxConfig
 import OutboxCore
 import OutboxMetrics
 import OutboxStore
+import OutboxSystem
 
 /// `outbox stats`: the queue at a glance.
 struct Stats: AsyncParsableCommand {

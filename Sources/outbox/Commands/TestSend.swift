@@ -4,6 +4,7 @@ import Glibc
 import OutboxConfig
 import OutboxCore
 import OutboxStore
+import OutboxSystem
 
 /// `outbox test-send --to ADDR`: queues a test message the way a producer does and waits for its outcome.
 struct TestSend: AsyncParsableCommand {
@@ -47,7 +48,6 @@ struct TestSend: AsyncParsableCommand {
         }
 
         let now = UnixTime.current
-        let name = "test-send-\(getpid())-\(now.milliseconds).eml"
         let spool = configuration.spool.directory
         let text = """
             From: \(sender.value)
@@ -57,7 +57,15 @@ struct TestSend: AsyncParsableCommand {
             This is a test message from `outbox test-send` on \(Self.hostname), \(RFC5322Date.format(now)).
 
             """
-        try Self.write(Data(text.utf8), to: spool + "/tmp/" + name, then: spool + "/new/" + name)
+        // The producers' protocol, as `outbox enqueue` follows it (durable before it is in new/).
+        let name: String
+        do {
+            name = try SpoolWriter(directory: spool).write(Array(text.utf8), extension: "eml")
+        } catch .permission(let reason) {
+            throw ExitStatus.noPermission.fail(reason)
+        } catch .temporary(let reason) {
+            throw ExitStatus.tempFail.fail(reason)
+        }
 
         let store = try await global.openQueue()
         let clock = ContinuousClock()
@@ -81,7 +89,7 @@ struct TestSend: AsyncParsableCommand {
                     throw ExitStatus.unavailable.fail("failed for good: \(reply)")
                 case .deferred:
                     throw ExitStatus.tempFail.fail(
-                        "deferred: \(reply); next attempt \(detail.entry.nextAttemptAt.relative(to: .current)) (outbox show \(id))")
+                        "deferred: \(reply); next attempt \(max(detail.entry.nextAttemptAt, .current).relative(to: .current)) (outbox show \(id))")
                 case .held:
                     throw ExitStatus.tempFail.fail("held by an admin (outbox release \(id))")
                 case .queued:
@@ -100,17 +108,5 @@ struct TestSend: AsyncParsableCommand {
         var buffer = [CChar](repeating: 0, count: 256)
         guard gethostname(&buffer, buffer.count) == 0 else { return "localhost" }
         return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
-
-    /// The producer's protocol: a complete file in tmp/, then a rename into new/.
-    static func write(_ data: Data, to temporary: String, then final: String) throws {
-        guard FileManager.default.createFile(atPath: temporary, contents: data, attributes: [.posixPermissions: 0o640]) else {
-            throw ExitStatus.noPermission.fail("cannot write \(temporary) (test-send needs write access to the spool: root or the outbox group)")
-        }
-        guard rename(temporary, final) == 0 else {
-            let reason = String(cString: strerror(errno))
-            unlink(temporary)
-            throw ExitStatus.noPermission.fail("cannot move the test message into \(final): \(reason)")
-        }
     }
 }
