@@ -17,7 +17,6 @@ static inline CURLcode outbox_curl_set_slist(CURL *h, CURLoption o, struct curl_
 static inline CURLcode outbox_curl_set_data_callback(CURL *h, CURLoption o, outbox_curl_data_callback f) { return curl_easy_setopt(h, o, f); }
 static inline CURLcode outbox_curl_set_xferinfo_callback(CURL *h, outbox_curl_xferinfo_callback f) { return curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, f); }
 static inline CURLcode outbox_curl_get_long(CURL *h, CURLINFO i, long *v) { return curl_easy_getinfo(h, i, v); }
-static inline CURLcode outbox_curl_get_double(CURL *h, CURLINFO i, double *v) { return curl_easy_getinfo(h, i, v); }
 
 /* CURLOPT_MAIL_RCPT_ALLLOWFAILS is the 7.88 spelling (three L's); later versions add ALLOWFAILS. */
 static const CURLoption outbox_curlopt_mail_rcpt_allowfails = CURLOPT_MAIL_RCPT_ALLLOWFAILS;

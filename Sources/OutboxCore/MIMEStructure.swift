@@ -157,9 +157,4 @@ struct MIMEStructure {
         }
         self.entities = entities
     }
-
-    /// The deepest multipart nesting, counting the message's own multipart as 1.
-    var multipartDepth: Int {
-        entities.lazy.filter(\.isMultipart).map { $0.depth + 1 }.max() ?? 0
-    }
 }

@@ -14,7 +14,4 @@ public enum QueueState: String, Sendable, Hashable, CaseIterable, Codable {
     case sent
     /// Permanently refused, or out of lifetime.
     case failed
-
-    /// States the dispatcher may claim.
-    public static let deliverable: [QueueState] = [.queued, .deferred]
 }

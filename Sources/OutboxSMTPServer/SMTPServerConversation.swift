@@ -100,8 +100,6 @@ public struct SMTPServerConversation: Sendable {
         self.limits = limits
     }
 
-    /// True once the session has ended (QUIT, too many errors, shutdown, timeout).
-    public var isClosed: Bool { phase == .closed }
     /// True while a message is being committed: a shutdown should let it finish and answer first.
     public var isCommitting: Bool { phase == .committing }
 

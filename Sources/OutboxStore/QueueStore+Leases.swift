@@ -74,7 +74,7 @@ public struct DeliveryTurn: Sendable {
     public struct Result: Sendable {
         /// For a turn that finished an attempt: whether it was recorded under its lease (false: the
         /// lease was lost — the attempt and its per-recipient results were recorded all the same,
-        /// see ``QueueStore/finish(_:owner:attempt:)``).
+        /// see ``QueueStore/finish(_:_:owner:attempt:dropsBody:)``).
         public var recorded: Bool?
         /// The leased message, when one was wanted and one was due.
         public var claimed: ClaimedMessage?
@@ -117,36 +117,6 @@ extension QueueStore {
     /// The reason a poison message is held with.
     public static var poisonHoldReason: String { "held after \(uncleanStopsBeforeHold) unclean stops while sending it" }
 
-    /// Leases up to `limit` due messages (queued or deferred, next attempt passed, no live lease),
-    /// oldest due first.
-    /// - Parameters:
-    ///   - judge: says whether a lease's owner still runs; by default only expiry frees a lease.
-    ///   - overdueAfter: a next attempt further ahead than this (`delivery.max_retry_delay`) was
-    ///     scheduled by a clock that has since gone back: such a message is due now.
-    public func claimDue(limit: Int, now: UnixTime, owner: String, leaseFor duration: Duration,
-                         judge: @escaping LeaseOwnerJudge = { _ in .unknown }, overdueAfter: Duration? = nil) async throws -> [ClaimedMessage] {
-        try await pool.write { db in
-            try Self.claimDue(db, owners: Array(repeating: owner, count: limit), now: now, leaseFor: duration,
-                              judge: judge, overdueAfter: overdueAfter)
-        }
-    }
-
-    /// Stores an attempt's outcome and releases the lease.
-    ///
-    /// When `owner` no longer holds the lease (an admin acted, or another daemon took it over), the
-    /// attempt is still recorded truthfully — its history entry and per-recipient results (so a
-    /// later claim never sends to a recipient this attempt delivered to) — but the message's state
-    /// is left to whoever holds it now, except that a message with no recipient left to try is
-    /// finished.
-    /// - Returns: false when the lease was lost (expired and taken, or the message deleted).
-    @discardableResult
-    public func finish(_ id: QueueID, owner: String, attempt: AttemptRecord) async throws -> Bool {
-        try await pool.write { db in
-            try Self.finish(
-                db, id, owner: owner, attempt: attempt, dropsBody: !keepsSentContent.load(ordering: .relaxed))
-        }
-    }
-
     /// Several delivery workers' turns in one transaction (one fsync): first every finished
     /// attempt is recorded, then one message is leased for each turn that asks for one, each to
     /// its turn's owner.
@@ -172,7 +142,12 @@ extension QueueStore {
         }
     }
 
-    /// Leases one due message to each of `owners` (fewer when fewer are due), in that order.
+    /// Leases one due message to each of `owners` (fewer when fewer are due), in that order:
+    /// queued or deferred, next attempt passed, no live lease, oldest due first.
+    /// - Parameters:
+    ///   - judge: says whether a lease's owner still runs; by default only expiry frees a lease.
+    ///   - overdueAfter: a next attempt further ahead than this (`delivery.max_retry_delay`) was
+    ///     scheduled by a clock that has since gone back: such a message is due now.
     static func claimDue(_ db: Database, owners: [String], now: UnixTime, leaseFor duration: Duration,
                          judge: LeaseOwnerJudge, overdueAfter: Duration?) throws -> [ClaimedMessage] {
         guard !owners.isEmpty else { return [] }
@@ -306,7 +281,15 @@ extension QueueStore {
         }
     }
 
+    /// Stores an attempt's outcome and releases the lease.
+    ///
+    /// When `owner` no longer holds the lease (an admin acted, or another daemon took it over), the
+    /// attempt is still recorded truthfully — its history entry and per-recipient results (so a
+    /// later claim never sends to a recipient this attempt delivered to) — but the message's state
+    /// is left to whoever holds it now, except that a message with no recipient left to try is
+    /// finished.
     /// - Parameter dropsBody: a message now sent keeps only its headers (`queue.keep_sent_content` off).
+    /// - Returns: false when the lease was lost (expired and taken, or the message deleted).
     static func finish(
         _ db: Database, _ id: QueueID, owner: String, attempt: AttemptRecord, dropsBody: Bool
     ) throws -> Bool {

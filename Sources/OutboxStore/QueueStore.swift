@@ -62,14 +62,12 @@ public enum QueueStoreError: Error, Sendable, CustomStringConvertible {
     /// An older outboxd wrote the file and the new one has not started since (an upgrade).
     case olderSchema(path: String)
     case corrupt(path: String, detail: String)
-    case unknownMessage(QueueID)
 
     public var description: String {
         switch self {
         case .notMigrated(let path): "\(path) is not an outbox queue (no schema yet: has outboxd run?)"
         case .olderSchema(let path): "\(path) has the schema of an older outboxd (restart outboxd once to upgrade it)"
         case .corrupt(let path, let detail): "\(path) is damaged: \(detail)"
-        case .unknownMessage(let id): "no message with queue id \(id)"
         }
     }
 }

@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 import OutboxCore
 import OutboxMetrics
@@ -38,18 +39,29 @@ struct OutboxMetricsTests {
     /// Four messages: one delivered, one deferred (451), one deferred for our settings (535 at AUTH), one waiting.
     func fill(_ store: QueueStore) async throws {
         for index in 0..<4 { _ = try await store.enqueue(try message("r\(index)@example.org"), spoolName: "\(index).eml", now: t0) }
-        let claimed = try await store.claimDue(limit: 3, now: t0, owner: "A", leaseFor: .seconds(60))
-        try #require(claimed.count == 3)
+        // The delivery workers' path: turns through the ledger (blocking, so off the cooperative pool).
+        let t0 = t0
+        let ledger = DeliveryLedger(store: store, owner: "A", leaseDuration: .seconds(60), now: { t0 })
+        func take(_ turn: DeliveryTurn) async throws -> DeliveryTurn.Result {
+            try await withCheckedThrowingContinuation { continuation in
+                DispatchQueue.global().async { continuation.resume(with: Result { try ledger.take(turn) }) }
+            }
+        }
+        var claimed: [ClaimedMessage] = []
+        for _ in 0..<3 {
+            claimed.append(try #require(try await take(DeliveryTurn(finishing: nil, claims: true)).claimed))
+        }
         let outcomes: [(DeliveryOutcome, QueueState, Int)] = [
             (.delivered(reply: "250 2.0.0 Ok: queued as 1234"), .sent, 10),
             (.temporaryFailure(reason: "451 4.3.0 try again later"), .deferred, 20),
             (.configurationError(reason: "authentication failed (535 5.7.8 refused) — check smtp.username / smtp.password"), .deferred, 30),
         ]
         for (message, (outcome, state, offset)) in zip(claimed, outcomes) {
-            let recorded = try await store.finish(message.id, owner: "A", attempt: AttemptRecord(
+            let attempt = AttemptRecord(
                 startedAt: t0 + .seconds(offset), duration: .milliseconds(5), server: "127.0.0.1:25",
-                outcome: outcome, newState: state, nextAttemptAt: state == .deferred ? t0 + .seconds(600) : nil))
-            try #require(recorded)
+                outcome: outcome, newState: state, nextAttemptAt: state == .deferred ? t0 + .seconds(600) : nil)
+            let result = try await take(DeliveryTurn(finishing: (id: message.id, attempt: attempt), claims: false))
+            try #require(result.recorded == true)
         }
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import OutboxCore
 import OutboxStore
 import Testing
@@ -39,7 +40,13 @@ struct RecipientResultsStoreTests {
         #expect(entry.state == .sent)
         #expect(entry.recipients.map(\.state) == ["sent", "failed", "sent"])
         #expect(entry.recipients[1].lastReply == "550 b unknown")
-        #expect(try await store.recipientHistory(of: first.id) == [
+        // What an admin reads with sqlite3: each attempt's decision per recipient.
+        let file = try DatabaseQueue(path: queue.path)
+        let history = try await file.read { db in
+            try String?.fetchAll(db, sql: "SELECT recipients FROM attempt WHERE message_id = ? ORDER BY id",
+                                 arguments: [first.id.rawValue])
+        }
+        #expect(history.map { $0?.lines.map(String.init) ?? [] } == [
             ["<a@example.org> sent: 250 ok", "<b@example.org> failed: 550 b unknown", "<c@example.org> queued: 451 c later"],
             ["<c@example.org> sent: 250 ok 2"],
         ])
