@@ -7,34 +7,45 @@ import Yams
 /// `start_tsl` would pass silently; this walks the YAML document itself and refuses anything
 /// not listed here, suggesting the nearest known key.
 enum ConfigSchema {
-    enum ValueType: Sendable { case string, int, bool, duration, list }
+    /// What a key holds; ``ConfigSectionReader`` converts and checks each key as declared here.
+    enum ValueType: Sendable, Hashable {
+        /// Any text.
+        case string
+        /// Text never logged, also read from `$CREDENTIALS_DIRECTORY/<key>`.
+        case secret
+        /// A whole number.
+        case int
+        /// true/false (also yes/no, on/off, 1/0).
+        case bool
+        /// `30s`, `5m`, `1h`, `5d`, or whole seconds.
+        case duration
+        /// An absolute path.
+        case path
+        /// A mail address (blank: none).
+        case address
+        /// A YAML list, or one string of items separated by spaces or commas.
+        case list
+    }
 
-    static let keys: [String: ValueType] = [
-        "smtp.enabled": .bool, "smtp.host": .string, "smtp.port": .int, "smtp.username": .string,
-        "smtp.password": .string, "smtp.protocol": .string, "smtp.auth": .bool, "smtp.start_tls": .bool,
-        "smtp.ssl_trust": .string, "smtp.email_prefix": .string, "smtp.from": .string,
-        "smtp.ehlo_name": .string, "smtp.envelope_from": .string, "smtp.ca_file": .string, "smtp.auth_mechanisms": .string,
-        "smtp.connect_timeout": .duration, "smtp.response_timeout": .duration, "smtp.max_connection_age": .duration,
-        "queue.database": .string,
-        "spool.directory": .string, "spool.rescan_interval": .duration, "spool.max_message_size": .int,
-        "delivery.workers": .int, "delivery.first_retry": .duration, "delivery.max_retry_delay": .duration,
-        "delivery.backoff_factor": .int, "delivery.lifetime": .duration, "delivery.rate_limit": .int, "delivery.failure_notice_to": .string,
-        "log.level": .string,
-        "queue.keep_sent": .duration, "queue.keep_failed": .duration, "queue.keep_sent_content": .bool,
-        "delivery.max_recipients_per_transaction": .int,
-        "smtp.from_policy": .string,
-        // smtp.oauth2: a mapping inside smtp (OAuth2Settings)
-        "smtp.oauth2.provider": .string, "smtp.oauth2.tenant": .string, "smtp.oauth2.client_id": .string,
-        "smtp.oauth2.client_secret": .string, "smtp.oauth2.grant": .string, "smtp.oauth2.refresh_token": .string,
-        "smtp.oauth2.token_url": .string, "smtp.oauth2.scope": .string,
-        // The SMTP listener (ListenSettings).
-        "listen.addresses": .list, "listen.max_connections": .int, "listen.max_recipients": .int,
-        "listen.max_message_size": .int, "listen.idle_timeout": .duration, "listen.allow_networks": .list,
-        "metrics.listen": .string,
+    /// The sections and the settings type that declares and reads each one's keys.
+    static let sectionKeys: [(section: String, keys: [String: ValueType])] = [
+        ("smtp", SMTPSettings.configKeys), ("smtp.oauth2", OAuth2Settings.configKeys),
+        ("queue", QueueSettings.configKeys), ("spool", SpoolSettings.configKeys),
+        ("delivery", DeliverySettings.configKeys), ("log", LogSettings.configKeys),
+        ("listen", ListenSettings.configKeys), ("metrics", MetricsSettings.configKeys),
     ]
 
+    /// Every key outbox knows (`smtp.port`), with its type.
+    static let keys: [String: ValueType] = {
+        var keys: [String: ValueType] = [:]
+        for (section, types) in sectionKeys {
+            for (name, type) in types { keys["\(section).\(name)"] = type }
+        }
+        return keys
+    }()
+
     /// Keys whose values are secrets: never logged, also read from `$CREDENTIALS_DIRECTORY/<key>`.
-    static let secretKeys = ["smtp.password", "smtp.oauth2.client_secret", "smtp.oauth2.refresh_token"]
+    static let secretKeys = keys.filter { $0.value == .secret }.map(\.key).sorted()
 
     /// Keys that hold a mapping of their own keys (`smtp.oauth2:`).
     static var subsections: Set<String> {

@@ -4,7 +4,8 @@ import Synchronization
 /// instead of letting them wait for their next poll.
 ///
 /// A waiter passes the generation it saw before looking for work, so a ring that happens between
-/// "found nothing" and "wait" is not lost.
+/// "found nothing" and "wait" is not lost. The timeout runs on an injected clock, so tests wait
+/// on one they advance by hand.
 final class Doorbell: Sendable {
     private struct State {
         var generation: UInt64 = 0
@@ -13,6 +14,14 @@ final class Doorbell: Sendable {
     }
 
     private let state = Mutex(State())
+    private let sleep: @Sendable (Duration) async throws -> Void
+
+    convenience init() { self.init(clock: ContinuousClock()) }
+
+    /// - Parameter clock: times a wait out; tests pass one they advance by hand.
+    init<C: Clock<Duration>>(clock: C) {
+        sleep = { try await clock.sleep(for: $0) }
+    }
 
     var generation: UInt64 { state.withLock { $0.generation } }
 
@@ -29,7 +38,7 @@ final class Doorbell: Sendable {
     /// Returns when rung after `generation`, after `timeout`, or when the task is cancelled.
     func wait(after generation: UInt64, timeout: Duration) async {
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { try? await Task.sleep(for: timeout) }
+            group.addTask { try? await self.sleep(timeout) }
             group.addTask { await self.waitForRing(after: generation) }
             await group.next()
             group.cancelAll()

@@ -30,11 +30,11 @@ struct StatusReporter: Service {
         }
         notifier.ready(status: await statusLine())
         logger.notice("Ready")
-        let watchdog = notifier.watchdogInterval.map { WatchdogPolicy(interval: $0) }
+        var watchdog = notifier.watchdogInterval.map {
+            WatchdogPinger(interval: $0, start: ContinuousClock.now)
+        }
         // Wake often enough for both the once-a-second STATUS and the half-interval pings.
-        let tick = min(Duration.seconds(1), watchdog?.loopWakeInterval ?? .seconds(1))
-        var nextPing = ContinuousClock.now
-        var pinging = true
+        let tick = min(Duration.seconds(1), watchdog?.policy.loopWakeInterval ?? .seconds(1))
         var lastWall = now()
         var lastMonotonic = ContinuousClock.now
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
@@ -67,19 +67,15 @@ struct StatusReporter: Service {
                     lastText = text
                 }
             }
-            if let watchdog, ContinuousClock.now >= nextPing {
-                let now = ContinuousClock.now
-                let alive = watchdog.shouldPing(heartbeats: snapshot.heartbeats, now: now)
-                if alive {
-                    notifier.watchdog()
-                    nextPing = now + watchdog.pingInterval
-                } else if pinging {
-                    let age = now - (snapshot.heartbeats.min() ?? now)
-                    logger.critical(
-                        "A loop stopped making progress; no more watchdog pings, so systemd restarts outboxd",
-                        metadata: ["outbox.oldest_heartbeat_age": "\(age)"])
-                }
-                pinging = alive
+            switch watchdog?.action(heartbeats: snapshot.heartbeats, now: .now) {
+            case .ping?:
+                notifier.watchdog()
+            case .stopPinging(let age)?:
+                logger.critical(
+                    "A loop stopped making progress; no more watchdog pings, so systemd restarts outboxd",
+                    metadata: ["outbox.oldest_heartbeat_age": "\(age)"])
+            case .wait?, nil:
+                break
             }
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: tick) }
         }

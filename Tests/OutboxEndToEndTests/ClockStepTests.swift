@@ -40,7 +40,7 @@ struct ClockStepTests {
         try await daemon.start()
         defer { daemon.terminate() }
         try daemon.drop("first.eml", "From: app@example.org\nTo: once@example.org\nSubject: first\n\nfirst\n")
-        #expect(await eventually { daemon.logText.contains("Message queued") })
+        #expect(await eventually { ((try? daemon.list()) ?? []).count == 1 }, "\(daemon.logText)")
         try await Task.sleep(for: .seconds(1))
         Self.step(offset, seconds: Self.sixDays)
         // A second message wakes the idle workers: each claims what looks due to it.

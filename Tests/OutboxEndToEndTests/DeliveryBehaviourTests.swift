@@ -51,8 +51,11 @@ struct DeliveryBehaviourTests {
         #expect(await eventually { entry(daemon)["state"] as? String == "sent" }, "\(daemon.logText)")
         #expect(recipients(daemon)["busy@example.org"]?.state == "sent")
         #expect(recipients(daemon)["gone@example.org"]?.state == "failed")
-        try await Task.sleep(for: .seconds(2))
-        #expect(peer.server.received().count == 2, "nobody gets the mail twice")
+        // A later message is the sign that the workers moved on: nobody got the first one twice.
+        try daemon.drop("2.eml", Self.message(to: "later@example.org"))
+        #expect(await eventually { peer.server.received().count >= 3 }, "\(daemon.logText)")
+        #expect(peer.server.received().map(\.rcpt_tos) == [["ok@example.org"], ["busy@example.org"], ["later@example.org"]],
+                "nobody gets the mail twice")
         daemon.terminate()
     }
 
@@ -99,8 +102,10 @@ struct DeliveryBehaviourTests {
         try second.drop("1.eml", Self.message(to: "gone@example.org"))
         #expect(await eventually { ((try? second.list()) ?? []).count == 2 && (try? second.list().allSatisfy { $0["state"] as? String == "failed" }) == true },
                 "\(second.logText)")
-        try await Task.sleep(for: .seconds(2))
-        #expect(try second.list().count == 2, "no notice about a notice")
+        // A later message is the sign that the workers moved on past the failed notice.
+        try second.drop("2.eml", Self.message(to: "ok@example.org", subject: "after"))
+        #expect(await eventually { (try? second.list().contains { $0["state"] as? String == "sent" }) == true }, "\(second.logText)")
+        #expect(try second.list().count == 3, "no notice about a notice")
         second.terminate()
     }
 
@@ -321,7 +326,10 @@ struct DeliveryBehaviourTests {
         #expect(tampered["state"] as? String == "failed")
         #expect((tampered["last_error"] as? String)?.contains("control character") == true, "\(tampered)")
         #expect((tampered["recipients"] as? [[String: Any]])?.first?["state"] as? String == "failed")
-        try await Task.sleep(for: .seconds(1))
+        // A later message is the sign that the workers moved on past the tampered one.
+        try daemon.drop("3.eml", Self.message(to: "after@example.org", subject: "after"))
+        #expect(await eventually { peer.server.received().count == 2 }, "\(daemon.logText)")
+        #expect(peer.server.received().map(\.rcpt_tos) == [["fine@example.org"], ["after@example.org"]])
         #expect(!peer.server.received().contains { $0.rcpt_tos.contains("evil@example.org") })
         daemon.terminate()
     }

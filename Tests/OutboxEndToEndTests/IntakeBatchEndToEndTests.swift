@@ -94,9 +94,17 @@ struct IntakeBatchEndToEndTests {
         let new = daemon.spool + "/new", failed = daemon.spool + "/failed"
         #expect(await eventually { daemon.occurrences(of: "Intake paused") == 1 }, "\(daemon.logText)")
         #expect(await eventually { files(in: failed).count == 4 }, "\(files(in: failed))")
-        try await Task.sleep(for: .seconds(3))  // the paused intake tries again (every 2 s) and fails again
+        // The paused intake tries again (every 2 s), oldest name first, and fails again. A bad file named
+        // to come first goes to failed/ in such a retry; a second one, once the first is there, in a
+        // later retry, after the first one's commit failed.
+        let late = ["a-late.0.eml", "a-late.1.eml"]
+        for name in late {
+            try daemon.drop(name, "this is not a mail message\n")
+            #expect(await eventually { files(in: failed).contains(name + ".error") }, "\(files(in: failed))")
+        }
         #expect(files(in: new) == (0..<20).map { Self.good($0).name }.sorted())
-        #expect(files(in: failed) == [20, 21].flatMap { [Self.bad($0).name, Self.bad($0).name + ".error"] }.sorted())
+        #expect(files(in: failed)
+            == ([20, 21].flatMap { [Self.bad($0).name, Self.bad($0).name + ".error"] } + late + late.map { $0 + ".error" }).sorted())
         #expect(try sqlite3(daemon, "SELECT count(*) FROM message") == "0")
 
         _ = try sqlite3(daemon, "DROP TRIGGER refuse;")

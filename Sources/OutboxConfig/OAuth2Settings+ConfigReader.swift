@@ -1,20 +1,22 @@
 import OutboxCore
 
 extension OAuth2Settings {
+    /// The keys under `smtp.oauth2:` and their types (see ``OAuth2Settings``).
+    static let configKeys: [String: ConfigSchema.ValueType] = [
+        "provider": .string, "tenant": .string, "client_id": .string, "client_secret": .secret, "grant": .string,
+        "refresh_token": .secret, "token_url": .string, "scope": .string,
+    ]
+
     /// Reads `smtp.oauth2.*`; nil when the section is absent. Checks each key, then that the rest
     /// of `smtp` fits (auth on, password blank, a mailbox as username), each failure one line
     /// naming the key to change.
-    init?(values: ValueReader, smtp: SMTPSettings, source: String) throws(ConfigurationError) {
+    init?(reader: ConfigSectionReader, smtp: SMTPSettings) throws(ConfigurationError) {
         func error(_ key: String, _ problem: String) -> ConfigurationError {
-            ConfigurationError(source: source, key: key, problem: problem)
+            ConfigurationError(source: reader.source, key: key, problem: problem)
         }
-        let names = ["provider", "tenant", "client_id", "client_secret", "grant", "refresh_token", "token_url", "scope"]
         var raw: [String: String] = [:]
-        for name in names {
-            let key = "smtp.oauth2.\(name)"
-            if let value = try values.string(key, isSecret: ConfigSchema.secretKeys.contains(key)), !value.isEmpty {
-                raw[name] = value
-            }
+        for name in Self.configKeys.keys {
+            if let value = try reader.string(name), !value.isEmpty { raw[name] = value }
         }
         // A credential file alone (say a client secret left in $CREDENTIALS_DIRECTORY) does not
         // switch OAuth2 on; any key in the file or environment other than a secret does.
