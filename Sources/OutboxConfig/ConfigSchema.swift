@@ -65,7 +65,7 @@ enum ConfigSchema {
         do {
             root = try Yams.compose(yaml: text)
         } catch {
-            let detail = "\(error)".split(separator: "\n").first.map(String.init) ?? "\(error)"
+            let detail = String("\(error)".firstLine)
             throw ConfigurationError(source: source, key: nil, problem: "not valid YAML: \(detail)")
         }
         guard let root else { return false }  // an empty file: all defaults
