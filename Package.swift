@@ -126,7 +126,7 @@ let package = Package(
         .testTarget(
             name: "OutboxStoreTests",
             dependencies: ["OutboxStore", "OutboxCore", .product(name: "GRDB", package: "GRDB.swift")]),
-        .testTarget(name: "OutboxDaemonTests", dependencies: ["OutboxDaemon"]),
+        .testTarget(name: "OutboxDaemonTests", dependencies: ["OutboxDaemon", "OutboxStore", "OutboxCore"]),
         .testTarget(name: "OutboxDeliveryTests", dependencies: ["OutboxDelivery", "OutboxConfig", "Curl"]),
         .testTarget(
             name: "OutboxMetricsTests",
