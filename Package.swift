@@ -37,7 +37,8 @@ let package = Package(
         .target(name: "Curl", dependencies: ["CCurl"]),
         .target(
             name: "Systemd",
-            dependencies: ["CSystemd", .product(name: "Logging", package: "swift-log")]
+            // OutboxCore (pure, stdlib only) for LogKey: the journal fields are the log's metadata keys.
+            dependencies: ["CSystemd", "OutboxCore", .product(name: "Logging", package: "swift-log")]
         ),
 
         // MARK: The product

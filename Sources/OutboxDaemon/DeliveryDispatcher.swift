@@ -42,9 +42,9 @@ struct DeliveryDispatcher: Service {
             }
             return
         }
-        logger.notice("Delivering", metadata: ["smtp.destination": "\(transport.destination)", "outbox.workers": "\(delivery.workers)"])
+        logger.notice("Delivering", metadata: [LogKey.smtpDestination: "\(transport.destination)", LogKey.workers: "\(delivery.workers)"])
         if smtp.skipsCertificateVerification {
-            logger.warning("TLS certificates are not verified for this host (smtp.ssl_trust)", metadata: ["smtp.host": "\(smtp.host)"])
+            logger.warning("TLS certificates are not verified for this host (smtp.ssl_trust)", metadata: [LogKey.smtpHost: "\(smtp.host)"])
         }
         let gate = delivery.rateLimit.map { RateGate(messagesPerMinute: $0) }
         if let limit = delivery.rateLimit {
@@ -86,7 +86,7 @@ struct DeliveryDispatcher: Service {
                 if let made = unrecorded {
                     if stopping {
                         logger.critical("Stopping with a delivery outcome that could not be recorded; the message is sent again after the restart",
-                                        metadata: ["outbox.queue_id": "\(made.claimed.id)"])
+                                        metadata: [LogKey.queueID: "\(made.claimed.id)"])
                         return
                     }
                     await idle(after: generation, for: .seconds(5))
@@ -143,10 +143,10 @@ struct DeliveryDispatcher: Service {
         } catch {
             if let made {
                 logger.error("Cannot record a delivery outcome yet; it is kept and recorded when the queue can be written",
-                             metadata: ["outbox.queue_id": "\(made.claimed.id)", "error": "\(error)"])
+                             metadata: [LogKey.queueID: "\(made.claimed.id)", LogKey.error: "\(error)"])
             }
             if claimingNext {
-                logger.error("Cannot claim messages from the queue", metadata: ["error": "\(error)"])
+                logger.error("Cannot claim messages from the queue", metadata: [LogKey.error: "\(error)"])
             }
             return .queueUnavailable
         }
@@ -230,11 +230,11 @@ struct DeliveryDispatcher: Service {
         let newState = made.decision.newState
         let attempt = message.previousAttempts + 1
         var logger = logger
-        logger[metadataKey: "outbox.queue_id"] = "\(message.id)"
+        logger[metadataKey: LogKey.queueID] = "\(message.id)"
         if !recorded {
             logger.warning(
                 "The message changed while it was being sent (lease lost); the attempt and its recipients' results were recorded, its state left as the queue has it",
-                metadata: ["outbox.outcome": "\(outcome.kind)"])
+                metadata: [LogKey.outcome: "\(outcome.kind)"])
         } else {
             let failed = made.decision.recipients.filter { $0.state == .failed && message.envelope.recipients.indices.contains($0.index) }
                 .map { FailureNotice.Failure(address: message.envelope.recipients[$0.index].value, reply: $0.reply) }
@@ -254,11 +254,11 @@ struct DeliveryDispatcher: Service {
         // Built only when a line is logged (the metadata parameter is an autoclosure).
         func metadata() -> Logger.Metadata {
             var metadata: Logger.Metadata = [
-                "outbox.attempt": "\(attempt)", "outbox.recipients": "\(message.envelope.recipients.count)",
-                "smtp.reply": "\(outcome.text)", "outbox.duration_ms": "\(made.record.duration.wholeMilliseconds)",
+                LogKey.attempt: "\(attempt)", LogKey.recipients: "\(message.envelope.recipients.count)",
+                LogKey.smtpReply: "\(outcome.text)", LogKey.durationMilliseconds: "\(made.record.duration.wholeMilliseconds)",
             ]
             if newState == .deferred {
-                metadata["outbox.next_attempt"] = "\(made.decision.nextAttemptAt.map { RFC5322Date.format($0) } ?? "-")"
+                metadata[LogKey.nextAttempt] = "\(made.decision.nextAttemptAt.map { RFC5322Date.format($0) } ?? "-")"
             }
             return metadata
         }

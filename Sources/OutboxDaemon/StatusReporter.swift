@@ -45,7 +45,7 @@ struct StatusReporter: Service {
             let step = (wall - lastWall) - (monotonic - lastMonotonic)
             if step > Self.clockStepThreshold || step < .zero - Self.clockStepThreshold {
                 logger.warning("The wall clock was stepped", metadata: [
-                    "outbox.clock_step": "\(step < .zero ? "back" : "forward") \(RelativeTime.describe(step < .zero ? .zero - step : step))",
+                    LogKey.clockStep: "\(step < .zero ? "back" : "forward") \(RelativeTime.describe(step < .zero ? .zero - step : step))",
                 ])
                 state.update {
                     $0.clockStep = (step, wall)
@@ -77,7 +77,7 @@ struct StatusReporter: Service {
                     let age = now - (snapshot.heartbeats.min() ?? now)
                     logger.critical(
                         "A loop stopped making progress; no more watchdog pings, so systemd restarts outboxd",
-                        metadata: ["outbox.oldest_heartbeat_age": "\(age)"])
+                        metadata: [LogKey.oldestHeartbeatAge: "\(age)"])
                 }
                 pinging = alive
             }

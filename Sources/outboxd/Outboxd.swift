@@ -57,7 +57,7 @@ struct Outboxd: AsyncParsableCommand {
             }
         }
         let logger = Logger(label: "outboxd")
-        logger.notice("Starting", metadata: ["outbox.version": "\(OutboxVersion.current)", "outbox.config": "\(config)"])
+        logger.notice("Starting", metadata: [LogKey.version: "\(OutboxVersion.current)", LogKey.config: "\(config)"])
         // One registry for outbox's own series and anything counted through swift-metrics.
         let metrics = OutboxMetrics()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics.registry))
@@ -69,7 +69,7 @@ struct Outboxd: AsyncParsableCommand {
                 return configuration
             }
         } catch {
-            logger.critical(error is Daemon.QueueFileLostError ? "Exiting" : "Cannot start", metadata: ["error": "\(error)"])
+            logger.critical(error is Daemon.QueueFileLostError ? "Exiting" : "Cannot start", metadata: [LogKey.error: "\(error)"])
             printError("outboxd: \(error)")
             if (error as? Daemon.StartupError)?.isPermanent == true {
                 throw ExitCode(65)  // EX_DATAERR: the unit's RestartPreventExitStatus= stops the retries
