@@ -50,7 +50,8 @@ public struct CurlSMTPTransport: DeliveryTransport {
         if let tokens {
             switch await tokens.token() {
             case .success(let token): bearer = token.accessToken
-            case .failure(let failure): return .notAttempted(recipientCount: envelope.recipients.count, reason: "\(failure)")
+            case .failure(let failure):
+                return .notAttempted(recipientCount: envelope.recipients.count, reason: "\(failure)")
             }
         }
         // smtp.envelope_from replaces the MAIL FROM only; the header From stays as written.

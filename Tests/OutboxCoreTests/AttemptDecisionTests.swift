@@ -26,8 +26,9 @@ struct AttemptDecisionTests {
 
     /// One recipient accepted, then the reply after the final dot.
     static func afterDot(_ code: Int, _ text: String) -> SMTPExchange {
-        SMTPExchange(replies: [greeting, ehlo, mailFrom, rcpt(250), data, Reply(stage: .endOfData, code: code, text: text)],
-                     bodySent: true, failure: nil)
+        SMTPExchange(
+            replies: [greeting, ehlo, mailFrom, rcpt(250), data, Reply(stage: .endOfData, code: code, text: text)],
+            bodySent: true, failure: nil)
     }
 
     static func failing(_ replies: [Reply], _ failure: SMTPExchange.Failure?, bodySent: Bool = false) -> SMTPExchange {
@@ -37,7 +38,8 @@ struct AttemptDecisionTests {
     /// Server replies and client failures, and what kind of outcome each is.
     static let table: [(String, SMTPExchange, DeliveryOutcome.Kind)] = [
         ("250 after the dot", afterDot(250, "250 2.0.0 queued as X"), .delivered),
-        ("421 greeting", failing([Reply(stage: .greeting, code: 421, text: "421 busy")], .other("curl error 8")), .temporary),
+        ("421 greeting", failing([Reply(stage: .greeting, code: 421, text: "421 busy")], .other("curl error 8")),
+         .temporary),
         ("450 RCPT", failing([greeting, ehlo, mailFrom, rcpt(450)], .other("curl error 55")), .temporary),
         ("451 after the dot", afterDot(451, "451 4.3.0 try later"), .temporary),
         ("452 RCPT", failing([greeting, ehlo, mailFrom, rcpt(452)], .other("curl error 55")), .temporary),
@@ -56,7 +58,8 @@ struct AttemptDecisionTests {
          failing([greeting, ehlo, Reply(stage: .mailFrom, code: 530, text: "530 5.7.0 auth required")],
                  .other("curl error 55")), .configuration),
         ("550 5.7.60 after the dot (send-as denied)", afterDot(550, "550 5.7.60 SendAsDenied"), .configuration),
-        ("TLS certificate not trusted", failing([greeting], .tls("curl error 60: SSL certificate problem")), .configuration),
+        ("TLS certificate not trusted", failing([greeting], .tls("curl error 60: SSL certificate problem")),
+         .configuration),
         ("STARTTLS not offered", failing([greeting, ehlo], .startTLSNotOffered("curl error 64")), .configuration),
         ("DNS name not resolving", failing([], .resolve("curl error 6: Could not resolve host")), .configuration),
         ("connection refused", failing([], .connect("curl error 7: Connection refused")), .temporary),
@@ -95,7 +98,7 @@ struct AttemptDecisionTests {
         }
     }
 
-    @Test("Past the lifetime: what waits fails with 'gave up', except a settings problem, which is kept and retried hourly",
+    @Test("Past the lifetime: what waits fails with 'gave up', except a settings problem: kept, retried hourly",
           arguments: table)
     func pastLifetime(_ name: String, _ exchange: SMTPExchange, _ kind: DeliveryOutcome.Kind) {
         let decision = Self.decide(exchange, at: Self.expired)
@@ -112,7 +115,9 @@ struct AttemptDecisionTests {
             #expect(decision.recipients.map(\.state) == [.failed])
             #expect(decision.outcome.kind == .permanent)
             #expect(decision.outcome.text.hasPrefix("gave up after 200 attempts (delivery.lifetime): "))
-            #expect(decision.recipients.allSatisfy { $0.reply.hasPrefix("gave up after 200 attempts (delivery.lifetime): ") })
+            #expect(decision.recipients.allSatisfy {
+                $0.reply.hasPrefix("gave up after 200 attempts (delivery.lifetime): ")
+            })
             #expect(decision.nextAttemptAt == nil)
         case .configuration:
             #expect(decision.newState == .deferred)

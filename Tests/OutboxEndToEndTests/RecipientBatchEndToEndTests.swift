@@ -87,11 +87,14 @@ struct RecipientBatchEndToEndTests {
     func settingsProblemWithBatches() async throws {
         let server = try SMTPTestServer(arguments: ["--auth-user", "xnat", "--auth-password", "right"])
         let daemon = DaemonUnderTest()
-        daemon.configure(smtp: ["host: 127.0.0.1", "port: \(server.port)", "auth: true", "username: xnat", "password: wrong"],
-                         extra: "delivery:\n  max_recipients_per_transaction: 2\n  first_retry: 1s\n  max_retry_delay: 1s\n  lifetime: 2s\n")
+        daemon.configure(
+            smtp: ["host: 127.0.0.1", "port: \(server.port)", "auth: true", "username: xnat", "password: wrong"],
+            extra: "delivery:\n  max_recipients_per_transaction: 2\n  first_retry: 1s\n  max_retry_delay: 1s\n"
+                + "  lifetime: 2s\n")
         try await daemon.start()
         let addresses = (0..<5).map { "s\($0)@example.org" }
-        try daemon.drop("five.eml", "From: admin@example.org\nTo: \(addresses.joined(separator: ", "))\nSubject: s\n\nx\n")
+        try daemon.drop("five.eml",
+                        "From: admin@example.org\nTo: \(addresses.joined(separator: ", "))\nSubject: s\n\nx\n")
         // Four attempts at least a second apart: well past the 2 s lifetime.
         #expect(await eventually { ((try? daemon.list().first?["attempts"] as? Int) ?? 0) >= 4 }, "\(daemon.logText)")
         let entry = try #require(try daemon.list().first)

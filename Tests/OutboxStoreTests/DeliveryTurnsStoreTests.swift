@@ -23,8 +23,8 @@ struct DeliveryTurnsStoreTests {
         let first = try store.takeTurns([DeliveryTurn(finishing: nil, claims: true, owner: "A/w0")],
                                         now: t0, owner: "A", leaseFor: .seconds(600))
         let sent = try #require(first.first?.claimed)
-        let record = AttemptRecord(startedAt: t0, duration: .milliseconds(1), server: "s", outcome: .delivered(reply: "250 ok"),
-                                   newState: .sent, nextAttemptAt: nil)
+        let record = AttemptRecord(startedAt: t0, duration: .milliseconds(1), server: "s",
+                                   outcome: .delivered(reply: "250 ok"), newState: .sent, nextAttemptAt: nil)
         let results = try store.takeTurns(
             [DeliveryTurn(finishing: (sent.id, record), claims: true, owner: "A/w0"),
              DeliveryTurn(finishing: nil, claims: true, owner: "A/w1"),
