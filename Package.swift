@@ -37,6 +37,7 @@ let package = Package(
         .target(name: "Curl", dependencies: ["CCurl"]),
         .target(
             name: "Systemd",
+            // OutboxCore (pure, stdlib only) for LogKey: the journal fields are the log's metadata keys.
             dependencies: ["CSystemd", "OutboxCore", .product(name: "Logging", package: "swift-log")]
         ),
 
@@ -130,7 +131,7 @@ let package = Package(
         .testTarget(
             name: "OutboxStoreTests",
             dependencies: ["OutboxStore", "OutboxCore", .product(name: "GRDB", package: "GRDB.swift")]),
-        .testTarget(name: "OutboxDaemonTests", dependencies: ["OutboxDaemon"]),
+        .testTarget(name: "OutboxDaemonTests", dependencies: ["OutboxDaemon", "OutboxStore", "OutboxCore"]),
         .testTarget(name: "OutboxDeliveryTests", dependencies: ["OutboxDelivery", "OutboxConfig", "OutboxCore", "Curl"]),
         .testTarget(name: "OutboxSystemTests", dependencies: ["OutboxSystem", "OutboxCore"]),
         .testTarget(

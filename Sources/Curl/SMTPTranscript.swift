@@ -4,6 +4,9 @@
 /// libcurl's error buffer is empty for many SMTP failures and `CURLINFO_RESPONSE_CODE` holds only
 /// the last code, so this is where the server's real words come from. Commands are kept by verb
 /// only: an AUTH line carries credentials and is never stored.
+///
+/// Kept in the Curl wrapper (which knows no mail rules): OutboxDelivery translates it into the
+/// transport-neutral `SMTPExchange` that OutboxCore classifies.
 public struct SMTPTranscript: Sendable, Hashable {
     public struct Reply: Sendable, Hashable {
         /// The verb of the command this answers (`EHLO`, `STARTTLS`, `AUTH`, `MAIL`, `RCPT`,

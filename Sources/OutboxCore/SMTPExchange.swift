@@ -1,5 +1,9 @@
 /// What happened in one SMTP transaction, transport-neutral: the replies by stage and, when the
 /// client library gave up, its error. The input of ``DeliveryOutcome/init(_:)``.
+///
+/// The middle one of the conversation's three shapes (see ``TransactionResult``): the Curl
+/// wrapper's `SMTPTranscript` knows command verbs and CURLcodes but no mail rules, and this knows
+/// stages and failure kinds but no libcurl; OutboxDelivery translates one into the other.
 public struct SMTPExchange: Sendable, Hashable {
     public struct Reply: Sendable, Hashable {
         public var stage: SMTPStage

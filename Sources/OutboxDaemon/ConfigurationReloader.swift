@@ -79,7 +79,7 @@ struct ConfigurationReloader: Service {
             if !isFirst {
                 context.notifier.ready()
                 let destination = context.state.snapshot.destination
-                context.logger.notice("Reloaded", metadata: ["smtp.destination": "\(destination)"])
+                context.logger.notice("Reloaded", metadata: [LogKey.smtpDestination: "\(destination)"])
             }
             isFirst = false
             try await group.run()
@@ -164,7 +164,7 @@ struct ConfigurationReloader: Service {
         } catch {
             // ConfigurationError names the file, key and problem, never a secret's value.
             context.logger.error(
-                "Reload refused; still running the previous configuration", metadata: ["error": "\(error)"])
+                "Reload refused; still running the previous configuration", metadata: [LogKey.error: "\(error)"])
             context.state.update {
                 $0.reloadProblem = "\(error)"
                 $0.changes &+= 1

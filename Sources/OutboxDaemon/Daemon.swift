@@ -45,8 +45,8 @@ public enum Daemon {
             // read only when it may have changed since a clean stop: see QueueStore.verifyIntegrity.
             if let check = try await QueueStore.verifyIntegrity(path: path, withoutRecord: .wholeFile) {
                 logger.notice("Checked the queue file", metadata: [
-                    "outbox.check": "\(check.scope.rawValue)", "outbox.check_reason": "\(check.reason)",
-                    "outbox.duration_ms": "\(check.duration.wholeMilliseconds)",
+                    LogKey.check: "\(check.scope.rawValue)", LogKey.checkReason: "\(check.reason)",
+                    LogKey.durationMilliseconds: "\(check.duration.wholeMilliseconds)",
                 ])
             }
         } catch {
@@ -72,12 +72,12 @@ public enum Daemon {
             }
             if try await store.convertToIncrementalVacuum() {
                 logger.notice("Converted the queue file to incremental vacuum", metadata: [
-                    "outbox.duration_ms": "\((clock.now - started).wholeMilliseconds)",
+                    LogKey.durationMilliseconds: "\((clock.now - started).wholeMilliseconds)",
                 ])
             }
         } catch {
             logger.warning("Cannot convert the queue file to incremental vacuum; freed space stays in the file",
-                           metadata: ["error": "\(error)"])
+                           metadata: [LogKey.error: "\(error)"])
         }
         let spool = configuration.spool.directory
         for sub in ["", "/tmp", "/new", "/failed"] {
@@ -91,12 +91,12 @@ public enum Daemon {
         let recovered = try await store.recoverLeases { leaseOwners.status(of: $0) }
         if recovered.released > 0 {
             logger.notice("Returned messages left in flight by a stopped daemon to the queue",
-                          metadata: ["outbox.count": "\(recovered.released)"])
+                          metadata: [LogKey.count: "\(recovered.released)"])
         }
         for id in recovered.held {
             // Poison-message containment: this message was being sent at two unclean stops in a row.
             logger.error("Message held: it was being sent at each of the last two unclean stops; release it to retry",
-                         metadata: ["outbox.queue_id": "\(id)", "outbox.reason": "\(QueueStore.poisonHoldReason)"])
+                         metadata: [LogKey.queueID: "\(id)", LogKey.reason: "\(QueueStore.poisonHoldReason)"])
         }
         let fileGuard: QueueFileGuard
         do {
@@ -175,11 +175,11 @@ public enum Daemon {
         if let lost = state.snapshot.queueFileLost {
             let rescue = await QueueFileRescue.writeBack(store: store, spool: spool, logger: logger)
             logger.critical("Unsent mail from the lost queue file was written back to the spool; exiting for a restart", metadata: [
-                "error": "\(lost)", "outbox.requeued": "\(rescue.requeued)", "outbox.held_to_failed": "\(rescue.held)",
-                "outbox.rescue_failures": "\(rescue.failures.count)",
+                LogKey.error: "\(lost)", LogKey.requeued: "\(rescue.requeued)", LogKey.heldToFailed: "\(rescue.held)",
+                LogKey.rescueFailures: "\(rescue.failures.count)",
             ])
             for failure in rescue.failures {
-                logger.critical("Cannot write a message back to the spool", metadata: ["error": "\(failure)"])
+                logger.critical("Cannot write a message back to the spool", metadata: [LogKey.error: "\(failure)"])
             }
             try? await store.close()
             throw QueueFileLostError(
@@ -194,7 +194,7 @@ public enum Daemon {
                 logger.notice("The queue is still open elsewhere; the next start checks the whole file")
             }
         } catch {
-            logger.warning("Cannot record the clean stop; the next start checks the whole file", metadata: ["error": "\(error)"])
+            logger.warning("Cannot record the clean stop; the next start checks the whole file", metadata: [LogKey.error: "\(error)"])
         }
         logger.notice("Stopped")
     }

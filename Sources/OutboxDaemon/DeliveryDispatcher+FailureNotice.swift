@@ -20,9 +20,9 @@ extension DeliveryDispatcher {
                                now: now(), uniqueToken: "failure-\(message.id)-\(attempt)"))
             // Keyed like a spool file, so recording the same failure twice queues one notice.
             let result = try await store.enqueue(incoming, spoolName: "failure-notice:\(message.id):\(attempt)", now: now())
-            logger.info("Failure notice queued", metadata: ["outbox.notice_id": "\(result.queueID)"])
+            logger.info("Failure notice queued", metadata: [LogKey.noticeID: "\(result.queueID)"])
         } catch {
-            logger.error("Cannot queue a failure notice", metadata: ["error": "\(error)"])
+            logger.error("Cannot queue a failure notice", metadata: [LogKey.error: "\(error)"])
         }
     }
 }

@@ -5,10 +5,10 @@ import OutboxDelivery
 import OutboxStore
 import ServiceLifecycle
 
-/// Decides what to send when, and records what happened: `delivery.workers` workers each claim
-/// one due message at a time (under a lease), hand it to the transport, and store the outcome,
-/// with the next attempt from the ``RetryPolicy``. Storing an outcome and claiming the next
-/// message are one turn at the ``DeliveryLedger`` (group commit with the other workers' turns);
+/// Orchestrates delivery: `delivery.workers` workers each claim one due message at a time (under
+/// a lease), hand it to the transport, and store what the pure ``AttemptDecision`` makes of the
+/// transport's ``TransactionResult`` (states, next attempt, lifetime). Storing an outcome and
+/// claiming the next message are one turn at the ``DeliveryLedger`` (group commit with the other workers' turns);
 /// each worker runs on its transport lane's thread, where that turn may block.
 ///
 /// On graceful shutdown no worker claims anything new; a send in flight finishes (curl's
@@ -42,9 +42,9 @@ struct DeliveryDispatcher: Service {
             }
             return
         }
-        logger.notice("Delivering", metadata: ["smtp.destination": "\(transport.destination)", "outbox.workers": "\(delivery.workers)"])
+        logger.notice("Delivering", metadata: [LogKey.smtpDestination: "\(transport.destination)", LogKey.workers: "\(delivery.workers)"])
         if smtp.skipsCertificateVerification {
-            logger.warning("TLS certificates are not verified for this host (smtp.ssl_trust)", metadata: ["smtp.host": "\(smtp.host)"])
+            logger.warning("TLS certificates are not verified for this host (smtp.ssl_trust)", metadata: [LogKey.smtpHost: "\(smtp.host)"])
         }
         let gate = delivery.rateLimit.map { RateGate(messagesPerMinute: $0) }
         if let limit = delivery.rateLimit {
@@ -74,7 +74,7 @@ struct DeliveryDispatcher: Service {
         // An attempt made but not recorded yet: it goes to the queue with the next claim, in one
         // commit shared with the other workers' turns. It is kept until it is on disk: a send's
         // outcome is never dropped because the queue could not be written for a moment.
-        var unrecorded: MadeAttempt?
+        var unrecorded: Unrecorded?
         while true {
             state.update { $0.deliveryHeartbeats[lane] = .now }
             let generation = doorbell.generation
@@ -86,7 +86,7 @@ struct DeliveryDispatcher: Service {
                 if let made = unrecorded {
                     if stopping {
                         logger.critical("Stopping with a delivery outcome that could not be recorded; the message is sent again after the restart",
-                                        metadata: ["outbox.queue_id": "\(made.message.id)"])
+                                        metadata: [LogKey.queueID: "\(made.claimed.id)"])
                         return
                     }
                     await idle(after: generation, for: .seconds(5))
@@ -134,19 +134,19 @@ struct DeliveryDispatcher: Service {
     /// Commits `made` (when given; set to nil once it is on disk) and, when `claimingNext`, leases
     /// the next due message under `owner`.
     @discardableResult
-    private func record(_ made: inout MadeAttempt?, claimingNext: Bool, owner: String, ledger: DeliveryLedger) async -> NextStep {
+    private func record(_ made: inout Unrecorded?, claimingNext: Bool, owner: String, ledger: DeliveryLedger) async -> NextStep {
         let result: DeliveryTurn.Result
         do {
             // Blocks this lane's own thread until the shared commit is done (see the task's executor).
             result = try ledger.take(DeliveryTurn(
-                finishing: made.map { ($0.message.id, $0.record) }, claims: claimingNext, owner: owner))
+                finishing: made.map { ($0.claimed.id, $0.record) }, claims: claimingNext, owner: owner))
         } catch {
             if let made {
                 logger.error("Cannot record a delivery outcome yet; it is kept and recorded when the queue can be written",
-                             metadata: ["outbox.queue_id": "\(made.message.id)", "error": "\(error)"])
+                             metadata: [LogKey.queueID: "\(made.claimed.id)", LogKey.error: "\(error)"])
             }
             if claimingNext {
-                logger.error("Cannot claim messages from the queue", metadata: ["error": "\(error)"])
+                logger.error("Cannot claim messages from the queue", metadata: [LogKey.error: "\(error)"])
             }
             return .queueUnavailable
         }
@@ -165,7 +165,7 @@ struct DeliveryDispatcher: Service {
 
     /// Sends `message` once and decides what its attempt means (state, next attempt, recipients).
     /// - Returns: nil when the shutdown deadline aborted the send (the message was given back).
-    private func attempt(_ claimed: ClaimedMessage, lane: Int, owner: String) async -> MadeAttempt? {
+    private func attempt(_ claimed: ClaimedMessage, lane: Int, owner: String) async -> Unrecorded? {
         // At most max_recipients_per_transaction recipients per transaction: this one takes the
         // first still-queued ones (claims offer only those), the rest wait for the next.
         var message = claimed
@@ -174,7 +174,6 @@ struct DeliveryDispatcher: Service {
             message.envelope.recipients.removeLast(untried)
             message.recipientPositions.removeLast(untried)
         }
-        let attempt = message.previousAttempts + 1
         let started = now()
         let clock = ContinuousClock()
         let start = clock.now
@@ -200,7 +199,7 @@ struct DeliveryDispatcher: Service {
                 let bound = smtp.connectTimeout + smtp.responseTimeout * (6 + message.envelope.recipients.count)
                 state.update { $0.deliveryHeartbeats[lane] = start + bound }
             }
-            let result = await transport.attempt(message.envelope, content: message.content, lane: lane)
+            let result = await transport.send(message.envelope, content: message.content, lane: lane)
             watch.cancelAll()
             return result
         }
@@ -210,77 +209,34 @@ struct DeliveryDispatcher: Service {
             try? await store.release(message.id, owner: owner)
             return nil
         }
-
-        var outcome = result.outcome
-        var recipients = result.recipients
-        var newState = RecipientResult.messageState(after: recipients, alreadySent: message.alreadySent)
-        var nextAttempt: UnixTime?
-        let batchDecided = newState != .deferred
-        if untried > 0 && batchDecided {
-            // Every recipient of this batch is decided: the next batch is due at once. A batch
-            // with recipients put off (4xx) defers the message as usual, the rest included.
-            newState = .deferred
-            nextAttempt = started
-        } else if untried > 0 {
-            outcome = recipients.first(where: { $0.state == .queued })
-                .map { .temporaryFailure(reason: $0.reply) } ?? outcome
-        }
-        if newState == .deferred && nextAttempt == nil {
-            if outcome.kind != .configuration, let pending = recipients.first(where: { $0.state == .queued }) {
-                // Delivered to or refused for some, put off for others: the message waits for
-                // those, and its last error is why.
-                outcome = .temporaryFailure(reason: pending.reply)
-            }
-            switch delivery.retry.decision(afterAttempt: attempt, queuedAt: message.queuedAt, now: now(), random: random()) {
-            case .retry(let at):
-                nextAttempt = at
-            case .giveUp where outcome.kind == .configuration:
-                // Our settings are wrong, not the mail: keep trying at the longest interval.
-                nextAttempt = now() + delivery.retry.maximumDelay
-            case .giveUp:
-                for index in recipients.indices where recipients[index].state == .queued {
-                    recipients[index].state = .failed
-                    recipients[index].reply = "gave up after \(attempt) attempts (delivery.lifetime): \(recipients[index].reply)"
-                }
-                newState = RecipientResult.messageState(after: recipients, alreadySent: message.alreadySent)
-                if untried > 0 {
-                    // The batches not tried yet are past the lifetime too: the queue fails them
-                    // (recorded with the message's final state), as it does a whole message.
-                    let anyoneGotIt = message.alreadySent > 0 || recipients.contains(where: { $0.state == .sent })
-                    newState = anyoneGotIt ? .sent : .failed
-                }
-                if newState == .failed || untried > 0 {
-                    outcome = .permanentFailure(reason: "gave up after \(attempt) attempts (delivery.lifetime): \(outcome.text)")
-                }
-            }
-        }
-        let updates = recipients.compactMap { result -> AttemptRecord.RecipientUpdate? in
+        let decision = AttemptDecision(
+            result, attempt: message.previousAttempts + 1, queuedAt: message.queuedAt, alreadySent: message.alreadySent,
+            untried: untried, startedAt: started, now: now(), retry: delivery.retry, random: random())
+        let updates = decision.recipients.compactMap { result -> AttemptRecord.RecipientUpdate? in
             guard message.recipientPositions.indices.contains(result.index) else { return nil }
             return AttemptRecord.RecipientUpdate(
                 position: message.recipientPositions[result.index], state: result.state, reply: result.reply)
         }
-
         let record = AttemptRecord(startedAt: started, duration: duration, server: transport.destination,
-                                   outcome: outcome, newState: newState, nextAttemptAt: nextAttempt,
-                                   recipients: updates)
-        return MadeAttempt(message: message, record: record, recipients: recipients,
-                           continues: untried > 0 && batchDecided)
+                                   outcome: decision.outcome, newState: decision.newState,
+                                   nextAttemptAt: decision.nextAttemptAt, recipients: updates)
+        return (message, record, decision)
     }
 
     /// Says what a recorded attempt did: the log line, the status line, a failure notice.
-    private func report(_ made: MadeAttempt, recorded: Bool) async {
-        let message = made.message
-        let outcome = made.record.outcome
-        let newState = made.record.newState
+    private func report(_ made: Unrecorded, recorded: Bool) async {
+        let message = made.claimed
+        let outcome = made.decision.outcome
+        let newState = made.decision.newState
         let attempt = message.previousAttempts + 1
         var logger = logger
-        logger[metadataKey: "outbox.queue_id"] = "\(message.id)"
+        logger[metadataKey: LogKey.queueID] = "\(message.id)"
         if !recorded {
             logger.warning(
                 "The message changed while it was being sent (lease lost); the attempt and its recipients' results were recorded, its state left as the queue has it",
-                metadata: ["outbox.outcome": "\(outcome.kind)"])
+                metadata: [LogKey.outcome: "\(outcome.kind)"])
         } else {
-            let failed = made.recipients.filter { $0.state == .failed && message.envelope.recipients.indices.contains($0.index) }
+            let failed = made.decision.recipients.filter { $0.state == .failed && message.envelope.recipients.indices.contains($0.index) }
                 .map { FailureNotice.Failure(address: message.envelope.recipients[$0.index].value, reply: $0.reply) }
             await queueFailureNotice(for: message, attempt: attempt, failed: failed, logger: logger)
         }
@@ -288,7 +244,7 @@ struct DeliveryDispatcher: Service {
         state.update {
             $0.changes &+= 1
             $0.lastReply = (outcome.text, now())
-            if outcome.kind == .configuration {
+            if made.decision.isSettingsProblem {
                 $0.configurationProblem = outcome.text
             } else if outcome.kind == .delivered || outcome.kind == .permanent {
                 $0.configurationProblem = nil
@@ -298,23 +254,23 @@ struct DeliveryDispatcher: Service {
         // Built only when a line is logged (the metadata parameter is an autoclosure).
         func metadata() -> Logger.Metadata {
             var metadata: Logger.Metadata = [
-                "outbox.attempt": "\(attempt)", "outbox.recipients": "\(message.envelope.recipients.count)",
-                "smtp.reply": "\(outcome.text)", "outbox.duration_ms": "\(made.record.duration.wholeMilliseconds)",
+                LogKey.attempt: "\(attempt)", LogKey.recipients: "\(message.envelope.recipients.count)",
+                LogKey.smtpReply: "\(outcome.text)", LogKey.durationMilliseconds: "\(made.record.duration.wholeMilliseconds)",
             ]
             if newState == .deferred {
-                metadata["outbox.next_attempt"] = "\(made.record.nextAttemptAt.map { RFC5322Date.format($0) } ?? "-")"
+                metadata[LogKey.nextAttempt] = "\(made.decision.nextAttemptAt.map { RFC5322Date.format($0) } ?? "-")"
             }
             return metadata
         }
         switch newState {
-        case .deferred where made.continues:
+        case .deferred where made.decision.continues:
             logger.info("Recipient batch done; the next batch follows", metadata: metadata())
         case .sent:
             logger.info("Message delivered", metadata: metadata())
         case .failed:
             logger.info("Message failed permanently", metadata: metadata())
         default:
-            if outcome.kind == .configuration {
+            if made.decision.isSettingsProblem {
                 logger.error("Delivery failing because of the SMTP settings; mail is kept and retried", metadata: metadata())
             } else {
                 logger.info("Message deferred", metadata: metadata())
@@ -323,12 +279,6 @@ struct DeliveryDispatcher: Service {
     }
 }
 
-/// A send and its decided outcome, waiting to be recorded.
-private struct MadeAttempt {
-    var message: ClaimedMessage
-    var record: AttemptRecord
-    /// The transport's per-recipient results (indices into the envelope's recipients).
-    var recipients: [RecipientResult]
-    /// Every recipient of this batch is decided and more are waiting: the next batch is due now.
-    var continues = false
-}
+/// An attempt decided but not on disk yet: the message as claimed (for the report), the
+/// decision, and its stored form.
+private typealias Unrecorded = (claimed: ClaimedMessage, record: AttemptRecord, decision: AttemptDecision)

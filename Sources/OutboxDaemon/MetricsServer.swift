@@ -45,14 +45,14 @@ struct MetricsServer: Service {
                 let problem = "\(error)"
                 if problem != lastProblem {
                     logger.error("Cannot serve metrics; trying again every 30 s", metadata: [
-                        "outbox.metrics_listen": "\(endpoint)", "error": "\(problem)",
+                        LogKey.metricsListen: "\(endpoint)", LogKey.error: "\(problem)",
                     ])
                     lastProblem = problem
                 }
                 try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(30)) }
                 continue
             }
-            logger.notice("Serving metrics", metadata: ["outbox.metrics_url": "http://\(endpoint)/metrics"])
+            logger.notice("Serving metrics", metadata: [LogKey.metricsURL: "http://\(endpoint)/metrics"])
             try? await cancelWhenGracefulShutdown {
                 try await withThrowingDiscardingTaskGroup { connections in
                     try await server.executeThenClose { inbound in
@@ -106,7 +106,7 @@ struct MetricsServer: Service {
             let text = try await metrics.render(store: store, smtpEnabled: state.snapshot.smtpEnabled, now: now())
             return (.ok, OutboxMetrics.contentType, text)
         } catch {
-            logger.error("Cannot read the queue for metrics", metadata: ["error": "\(error)"])
+            logger.error("Cannot read the queue for metrics", metadata: [LogKey.error: "\(error)"])
             return (.serviceUnavailable, "text/plain; charset=utf-8", "cannot read the queue: \(error)\n")
         }
     }

@@ -1,4 +1,5 @@
 import Logging
+import OutboxCore
 import OutboxStore
 import ServiceLifecycle
 import Systemd
@@ -30,7 +31,7 @@ struct QueueChangeWatcher: Service {
         do {
             probe = try QueueChangeProbe(path: databasePath)
         } catch {
-            logger.warning("Cannot watch the queue for admin changes; they apply at the next poll", metadata: ["error": "\(error)"])
+            logger.warning("Cannot watch the queue for admin changes; they apply at the next poll", metadata: [LogKey.error: "\(error)"])
             try? await gracefulShutdown()
             return
         }
@@ -44,7 +45,7 @@ struct QueueChangeWatcher: Service {
                 }
                 logger.critical(
                     "The queue file is gone: intake and delivery stop now; unsent mail is written back to the spool and outboxd exits to start on a fresh file",
-                    metadata: ["error": "\(problem)"])
+                    metadata: [LogKey.error: "\(problem)"])
                 notifier.status("CRITICAL: \(problem); intake and delivery stopped, writing unsent mail back to the spool")
                 try? probe.close()
                 throw QueueFileLost(description: problem)
@@ -60,7 +61,7 @@ struct QueueChangeWatcher: Service {
             } catch {
                 if !reportedFailure {
                     logger.warning("Cannot watch the queue for admin changes; they apply at the next poll",
-                                   metadata: ["error": "\(error)"])
+                                   metadata: [LogKey.error: "\(error)"])
                     reportedFailure = true
                 }
             }

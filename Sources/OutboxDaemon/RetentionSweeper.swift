@@ -50,11 +50,11 @@ struct RetentionSweeper: Service {
             }
             if purged.values.reduce(0, +) > 0 {
                 logger.info("Purged finished messages past their keep time", metadata: [
-                    "outbox.sent": "\(purged[.sent] ?? 0)", "outbox.failed": "\(purged[.failed] ?? 0)",
+                    LogKey.sent: "\(purged[.sent] ?? 0)", LogKey.failed: "\(purged[.failed] ?? 0)",
                 ])
             }
         } catch {
-            logger.warning("Cannot purge finished messages now; trying again later", metadata: ["error": "\(error)"])
+            logger.warning("Cannot purge finished messages now; trying again later", metadata: [LogKey.error: "\(error)"])
         }
     }
 }

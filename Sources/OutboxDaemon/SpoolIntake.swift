@@ -165,7 +165,7 @@ actor SpoolIntake: Service {
     /// left out, so they are reported once and hold nothing back.
     private func listNew() -> [SpoolName] {
         guard let dir = opendir(newDirectory) else {
-            logger.error("Cannot read the spool directory", metadata: ["outbox.path": "\(newDirectory)", "error": "\(String(cString: strerror(errno)))"])
+            logger.error("Cannot read the spool directory", metadata: [LogKey.path: "\(newDirectory)", LogKey.error: "\(String(cString: strerror(errno)))"])
             return []
         }
         defer { closedir(dir) }
@@ -237,7 +237,7 @@ actor SpoolIntake: Service {
                 guard settled(name, for: Self.abandonedWriteAfter, now: clock) else { continue }
                 if warnedAbandoned.insert(name).inserted {
                     logger.warning("Taking a spool file whose writer has not closed it for a long time",
-                                   metadata: ["outbox.spool_file": "\(name.escaped)", "outbox.unchanged_for": "\(Self.abandonedWriteAfter)"])
+                                   metadata: [LogKey.spoolFile: "\(name.escaped)", LogKey.unchangedFor: "\(Self.abandonedWriteAfter)"])
                 }
                 complete.append(name)
             case .closed, nil:
@@ -284,7 +284,7 @@ actor SpoolIntake: Service {
             waiting.removeFirst()
             taken += 1
             var logger = logger
-            logger[metadataKey: "outbox.spool_file"] = "\(entry.escaped)"
+            logger[metadataKey: LogKey.spoolFile] = "\(entry.escaped)"
             guard let name = entry.text else {
                 quarantine(
                     entry,
@@ -339,7 +339,7 @@ actor SpoolIntake: Service {
             let problem = "cannot write to the queue: \(error)"
             if state.snapshot.intakeProblem != problem {
                 logger.error("Intake paused: cannot write to the queue; the spool files are kept in new/",
-                             metadata: ["error": "\(error)", "outbox.files": "\(batch.count)"])
+                             metadata: [LogKey.error: "\(error)", LogKey.files: "\(batch.count)"])
             }
             state.update {
                 if $0.intakeProblem != problem { $0.changes &+= 1 }  // STATUS shows the pause
@@ -357,20 +357,20 @@ actor SpoolIntake: Service {
         }
         for (entry, result) in zip(batch, results) {
             var logger = logger
-            logger[metadataKey: "outbox.spool_file"] = "\(entry.name)"
+            logger[metadataKey: LogKey.spoolFile] = "\(entry.name)"
             if case .inserted(let id) = result {
                 state.metrics.intakeFiles(.queued).increment()
                 logger.info("Message queued", metadata: [
-                    "outbox.queue_id": "\(id)", "outbox.sender": "\(entry.message.envelope.sender)",
-                    "outbox.recipients": "\(entry.message.envelope.recipients.count)",
-                    "outbox.size": "\(entry.message.content.bytes.count)",
+                    LogKey.queueID: "\(id)", LogKey.sender: "\(entry.message.envelope.sender)",
+                    LogKey.recipients: "\(entry.message.envelope.recipients.count)",
+                    LogKey.size: "\(entry.message.content.bytes.count)",
                 ])
             } else {
                 state.metrics.intakeFiles(.duplicate).increment()
                 // A file that cannot be removed (new/ not writable to the daemon) comes back at every
                 // scan: said once, never queued again (its spool name is in the queue).
                 guard alreadyQueuedReported.insert(entry.name).inserted else { continue }
-                logger.notice("Spool file was already queued; removing it", metadata: ["outbox.queue_id": "\(result.queueID)"])
+                logger.notice("Spool file was already queued; removing it", metadata: [LogKey.queueID: "\(result.queueID)"])
             }
         }
         return batch.map { newDirectory + "/" + $0.name }
@@ -430,7 +430,7 @@ actor SpoolIntake: Service {
             stuck[name] = Self.identity(of: name.path(in: newDirectory))
             logger.error(
                 "Cannot move a rejected spool file to failed/; it stays in new/ and is skipped until it changes",
-                metadata: ["error": "\(error)", "outbox.reason": "\(reason.printableExcerpt(maximumLength: 300, replacement: " "))"])
+                metadata: [LogKey.error: "\(error)", LogKey.reason: "\(reason.printableExcerpt(maximumLength: 300, replacement: " "))"])
             return
         }
         state.update {
@@ -438,7 +438,7 @@ actor SpoolIntake: Service {
             $0.changes &+= 1
         }
         state.metrics.intakeFiles(.rejected).increment()
-        logger.warning("Spool file rejected and moved to failed/", metadata: ["outbox.reason": "\(line)"])
+        logger.warning("Spool file rejected and moved to failed/", metadata: [LogKey.reason: "\(line)"])
     }
 
     /// A Message-ID left part: the time and 64 random bits, both in base 36.

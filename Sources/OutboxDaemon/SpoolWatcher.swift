@@ -1,6 +1,7 @@
 import Dispatch
 import Glibc
 import Logging
+import OutboxCore
 import Synchronization
 
 /// Watches `<spool>/new` with inotify and says "look again" whenever a file may have arrived,
@@ -183,7 +184,7 @@ final class SpoolWatcher: Sendable {
         watchedInode.store(Self.inode(of: directory) ?? 0, ordering: .relaxed)
         lostWatch.store(false, ordering: .relaxed)
         logger?.warning("The spool directory was removed or moved; watching it again",
-                        metadata: ["outbox.path": "\(directory)", "outbox.recreated": "\(created.joined(separator: " "))"])
+                        metadata: [LogKey.path: "\(directory)", LogKey.recreated: "\(created.joined(separator: " "))"])
         return true
     }
 

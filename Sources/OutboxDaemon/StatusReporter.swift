@@ -45,7 +45,7 @@ struct StatusReporter: Service {
             let step = (wall - lastWall) - (monotonic - lastMonotonic)
             if step > Self.clockStepThreshold || step < .zero - Self.clockStepThreshold {
                 logger.warning("The wall clock was stepped", metadata: [
-                    "outbox.clock_step": "\(step < .zero ? "back" : "forward") \(RelativeTime.describe(step < .zero ? .zero - step : step))",
+                    LogKey.clockStep: "\(step < .zero ? "back" : "forward") \(RelativeTime.describe(step < .zero ? .zero - step : step))",
                 ])
                 state.update {
                     $0.clockStep = (step, wall)
@@ -73,7 +73,7 @@ struct StatusReporter: Service {
             case .stopPinging(let age)?:
                 logger.critical(
                     "A loop stopped making progress; no more watchdog pings, so systemd restarts outboxd",
-                    metadata: ["outbox.oldest_heartbeat_age": "\(age)"])
+                    metadata: [LogKey.oldestHeartbeatAge: "\(age)"])
             case .wait?, nil:
                 break
             }

@@ -41,11 +41,7 @@ public struct CurlSMTPTransport: DeliveryTransport {
         return text
     }
 
-    public func deliver(_ envelope: Envelope, content: RawMessage, lane: Int) async -> DeliveryOutcome {
-        await attempt(envelope, content: content, lane: lane).outcome
-    }
-
-    public func attempt(_ envelope: Envelope, content: RawMessage, lane: Int) async -> DeliveryAttempt {
+    public func send(_ envelope: Envelope, content: RawMessage, lane: Int) async -> TransactionResult {
         // libcurl never announces 8BITMIME: send 8-bit bodies quoted-printable.
         var message = prefix.apply(to: content)
         if let fromRewrite { message = fromRewrite.apply(to: message) }
@@ -54,7 +50,8 @@ public struct CurlSMTPTransport: DeliveryTransport {
         if let tokens {
             switch await tokens.token() {
             case .success(let token): bearer = token.accessToken
-            case .failure(let failure): return Self.notAttempted(envelope, reason: "\(failure)")
+            case .failure(let failure):
+                return .notAttempted(recipientCount: envelope.recipients.count, reason: "\(failure)")
             }
         }
         // smtp.envelope_from replaces the MAIL FROM only; the header From stays as written.
@@ -76,25 +73,15 @@ public struct CurlSMTPTransport: DeliveryTransport {
                 bearer = token.accessToken
                 result = await lane.send(request(bearer: bearer))
             case .failure(let failure):
-                return Self.notAttempted(envelope, reason: "\(failure)")
+                return .notAttempted(recipientCount: envelope.recipients.count, reason: "\(failure)")
             }
         }
         let exchange = SMTPExchange(result)
-        var outcome = DeliveryOutcome(exchange)
+        var outcome: DeliveryOutcome?
         if tokens != nil, Self.isTokenRefused(result) || result.error?.code == 67 {
-            outcome = .configurationError(reason: Self.tokenRefusalReason(result, outcome: outcome))
+            outcome = .configurationError(reason: Self.tokenRefusalReason(result, outcome: DeliveryOutcome(exchange)))
         }
-        return DeliveryAttempt(
-            outcome: outcome, recipients: exchange.recipientResults(count: envelope.recipients.count, outcome: outcome))
-    }
-
-    /// No SMTP session was opened (no OAuth2 token): every recipient stays queued.
-    static func notAttempted(_ envelope: Envelope, reason: String) -> DeliveryAttempt {
-        let outcome = DeliveryOutcome.configurationError(reason: reason)
-        return DeliveryAttempt(
-            outcome: outcome,
-            recipients: SMTPExchange(replies: [], bodySent: false, failure: nil)
-                .recipientResults(count: envelope.recipients.count, outcome: outcome))
+        return TransactionResult(exchange, recipientCount: envelope.recipients.count, outcome: outcome)
     }
 
     /// AUTH answered 535, or 334 with an error (Google's base64 JSON, before its 535), or libcurl

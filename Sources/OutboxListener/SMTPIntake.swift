@@ -50,7 +50,7 @@ public actor SMTPIntake {
                 maxSize: maxMessageSize,
                 context: .init(defaultSender: nil, hostname: hostname, now: time, uniqueToken: Self.uniqueToken(now: time)))
         } catch {
-            logger.warning("SMTP message refused", metadata: ["outbox.client": "\(client.address)", "outbox.reason": "\(error.reason)"])
+            logger.warning("SMTP message refused", metadata: [LogKey.client: "\(client.address)", LogKey.reason: "\(error.reason)"])
             return .rejected(reason: error.reason)
         }
         let trace = ReceivedField(
@@ -68,10 +68,10 @@ public actor SMTPIntake {
         switch result {
         case .success(let id):
             logger.info("Message queued", metadata: [
-                "outbox.queue_id": "\(id)", "outbox.client": "\(client.address)",
-                "outbox.message_id": "\(message.content.values(of: "Message-ID").first ?? "")",
-                "outbox.sender": "\(message.envelope.sender)", "outbox.recipients": "\(message.envelope.recipients.count)",
-                "outbox.size": "\(message.content.bytes.count)",
+                LogKey.queueID: "\(id)", LogKey.client: "\(client.address)",
+                LogKey.messageID: "\(message.content.values(of: "Message-ID").first ?? "")",
+                LogKey.sender: "\(message.envelope.sender)", LogKey.recipients: "\(message.envelope.recipients.count)",
+                LogKey.size: "\(message.content.bytes.count)",
             ])
             return .queued(queueID: "\(id)")
         case .failure:
@@ -90,7 +90,7 @@ public actor SMTPIntake {
                 for (entry, id) in zip(batch, ids) { entry.continuation.resume(returning: .success(id)) }
             } catch {
                 logger.error("SMTP intake cannot write to the queue; clients are told to retry (451)",
-                             metadata: ["error": "\(error)", "outbox.messages": "\(batch.count)"])
+                             metadata: [LogKey.error: "\(error)", LogKey.messages: "\(batch.count)"])
                 for entry in batch { entry.continuation.resume(returning: .failure(error)) }
             }
         }

@@ -59,12 +59,12 @@ public struct SMTPListener: Service {
                 return channel.eventLoop.makeCompletedFuture {
                     let pipeline = channel.pipeline.syncOperations
                     guard settings.allows(client: bytes) else {
-                        logger.warning("SMTP client refused: not in listen.allow_networks", metadata: ["outbox.client": "\(address)"])
+                        logger.warning("SMTP client refused: not in listen.allow_networks", metadata: [LogKey.client: "\(address)"])
                         try pipeline.addHandler(RefusalHandler(SMTPReply(554, "5.7.1", "\(address) is not allowed to use this server")))
                         return
                     }
                     guard sessions.open(channel, limit: settings.maxConnections) else {
-                        logger.warning("SMTP client refused: listen.max_connections reached", metadata: ["outbox.client": "\(address)"])
+                        logger.warning("SMTP client refused: listen.max_connections reached", metadata: [LogKey.client: "\(address)"])
                         try pipeline.addHandler(RefusalHandler(SMTPReply(421, "4.7.0", "Too many connections, try again later")))
                         return
                     }
@@ -72,7 +72,7 @@ public struct SMTPListener: Service {
                     try pipeline.addHandler(IdleStateHandler(readTimeout: TimeAmount.nanoseconds(Int64(settings.idleTimeout.nanoseconds))))
                     try pipeline.addHandler(SMTPSessionHandler(limits: limits, intake: intake, client: .init(address: address), logger: logger))
                 }.flatMapErrorThrowing { error in
-                    logger.warning("Cannot set up an SMTP session", metadata: ["outbox.client": "\(address)", "error": "\(error)"])
+                    logger.warning("Cannot set up an SMTP session", metadata: [LogKey.client: "\(address)", LogKey.error: "\(error)"])
                     throw error
                 }
             }
@@ -87,7 +87,7 @@ public struct SMTPListener: Service {
                         names.append("\(address)")
                     } catch {
                         // ::1 is missing on some hosts (IPv6 disabled); one address that works is enough.
-                        logger.warning("Cannot listen on an address", metadata: ["outbox.address": "\(address)", "error": "\(error)"])
+                        logger.warning("Cannot listen on an address", metadata: [LogKey.address: "\(address)", LogKey.error: "\(error)"])
                     }
                 }
                 guard !servers.isEmpty else {
@@ -107,8 +107,8 @@ public struct SMTPListener: Service {
         }
         onListening(names)
         logger.notice("Listening for SMTP", metadata: [
-            "outbox.addresses": "\(names.joined(separator: " "))",
-            "outbox.socket_activated": "\(!passedSockets.isEmpty)",
+            LogKey.addresses: "\(names.joined(separator: " "))",
+            LogKey.socketActivated: "\(!passedSockets.isEmpty)",
         ])
 
         try? await gracefulShutdown()

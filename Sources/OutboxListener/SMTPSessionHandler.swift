@@ -1,4 +1,5 @@
 import Logging
+import OutboxCore
 import NIOCore
 import OutboxSMTPServer
 
@@ -62,7 +63,7 @@ final class SMTPSessionHandler: ChannelInboundHandler, RemovableChannelHandler {
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         // A reset by the client or a failed write: nothing to answer; whatever was not committed
         // stays with the client.
-        logger.info("SMTP session ended by an error", metadata: ["outbox.client": "\(client.address)", "error": "\(error)"])
+        logger.info("SMTP session ended by an error", metadata: [LogKey.client: "\(client.address)", LogKey.error: "\(error)"])
         context.close(promise: nil)
     }
 

@@ -45,7 +45,8 @@ public struct AdminChange: Sendable, Hashable {
 
 // MARK: - Show and stats
 
-/// One delivery attempt, as `outbox show` prints it.
+/// One delivery attempt, as `outbox show` prints it: the read form of the attempt history
+/// (``AttemptRecord`` is what the dispatcher writes).
 public struct AttemptEntry: Sendable, Hashable {
     public var startedAt: UnixTime
     public var duration: Duration

@@ -5,6 +5,10 @@ import Synchronization
 
 /// A message taken out of the queue for one delivery attempt. While the lease lasts no other
 /// daemon (or worker) claims it; if the daemon dies, the lease lapses and the message is due again.
+///
+/// The input of an attempt (what to send, and the history ``AttemptDecision`` needs); what comes
+/// out is an ``AttemptRecord``. Kept apart from the admin's ``QueueEntry``, which has no content
+/// and no lease.
 public struct ClaimedMessage: Sendable, Hashable {
     public var id: QueueID
     public var envelope: Envelope
@@ -18,7 +22,12 @@ public struct ClaimedMessage: Sendable, Hashable {
     public var alreadySent: Int = 0
 }
 
-/// The result of one attempt, as the dispatcher decided it.
+/// One attempt as the queue stores it: its ``AttemptDecision`` with when, how long and where, and
+/// the recipients by their stored positions.
+///
+/// The write form of an attempt; ``AttemptEntry`` is the read form (`outbox show`), which has the
+/// history's text only. Separate because the writer needs the per-recipient updates and the new
+/// state, which the history does not keep.
 public struct AttemptRecord: Sendable, Hashable {
     public var startedAt: UnixTime
     public var duration: Duration
@@ -32,7 +41,9 @@ public struct AttemptRecord: Sendable, Hashable {
     /// message's final state (`sent`/`failed`) and stays queued otherwise.
     public var recipients: [RecipientUpdate] = []
 
-    /// One recipient's new state and the reply that decided it.
+    /// One recipient's new state and the reply that decided it, by the recipient's stored position
+    /// (``RecipientResult`` says the same by its index in one transaction's envelope, which is all
+    /// the transport and the decision know; a batch's index 0 is rarely position 0).
     public struct RecipientUpdate: Sendable, Hashable {
         public var position: Int
         public var state: RecipientResult.State
@@ -58,11 +69,12 @@ public struct AttemptRecord: Sendable, Hashable {
 }
 
 /// One delivery worker's business with the queue between two sends: record the attempt it just
-/// made (if any) and lease its next message (if it wants one), through ``DeliveryLedger``.
+/// made (if any) and lease its next message (if it wants one), in one transaction with other
+/// workers' turns (``QueueStore/takeTurns(_:now:owner:leaseFor:judge:overdueAfter:)``).
 public struct DeliveryTurn: Sendable {
     public var finishing: (id: QueueID, attempt: AttemptRecord)?
     public var claims: Bool
-    /// The worker's own lease owner id (unique per worker); nil: the ledger's.
+    /// The worker's own lease owner id (unique per worker); nil: the owner `takeTurns` is given.
     public var owner: String?
 
     public init(finishing: (id: QueueID, attempt: AttemptRecord)?, claims: Bool, owner: String? = nil) {
@@ -119,10 +131,12 @@ extension QueueStore {
 
     /// Several delivery workers' turns in one transaction (one fsync): first every finished
     /// attempt is recorded, then one message is leased for each turn that asks for one, each to
-    /// its turn's owner.
-    /// Blocks the calling thread (``DeliveryLedger`` calls it from delivery lanes' own threads).
+    /// its turn's owner. The primitive of outboxd's group commit (its `DeliveryLedger` gathers
+    /// the turns).
+    /// Blocks the calling thread: call it from a dedicated thread (the delivery lanes' own).
+    /// - Parameter owner: the lease owner of turns that do not name their own.
     /// - Returns: one result per turn, in order.
-    func takeTurns(_ turns: [DeliveryTurn], now: UnixTime, owner: String, leaseFor duration: Duration,
+    public func takeTurns(_ turns: [DeliveryTurn], now: UnixTime, owner: String, leaseFor duration: Duration,
                    judge: @escaping LeaseOwnerJudge = { _ in .unknown }, overdueAfter: Duration? = nil) throws -> [DeliveryTurn.Result] {
         let dropsBody = !keepsSentContent.load(ordering: .relaxed)
         return try pool.write { db in

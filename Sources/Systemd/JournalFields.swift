@@ -1,4 +1,5 @@
 public import Logging
+import OutboxCore
 
 /// How a log event becomes a journal entry: which fields, named how. Pure, so it is tested
 /// without a journal; ``JournalLogHandler`` sends what this returns.
@@ -9,13 +10,8 @@ public import Logging
 /// searches by have fixed names (`journalctl -u outboxd OUTBOX_QUEUE_ID=…`), the rest are upper-cased
 /// with every other character turned into `_`.
 public enum JournalFields {
-    /// The fixed names for the fields an admin traces one message by.
-    public static let wellKnownNames: [String: String] = [
-        "outbox.queue_id": "OUTBOX_QUEUE_ID",
-        "outbox.recipient": "OUTBOX_RECIPIENT",
-        "outbox.attempt": "OUTBOX_ATTEMPT",
-        "smtp.reply": "SMTP_REPLY",
-    ]
+    /// The fixed names for the fields an admin traces one message by (``LogKey`` names every key).
+    public static let wellKnownNames: [String: String] = LogKey.journalFieldNames
 
     /// Names this handler sets itself; metadata mapping onto one gets an `OUTBOX_` prefix instead of
     /// overwriting it.

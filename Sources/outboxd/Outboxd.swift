@@ -58,7 +58,7 @@ struct Outboxd: AsyncParsableCommand {
             }
         }
         let logger = Logger(label: "outboxd")
-        logger.notice("Starting", metadata: ["outbox.version": "\(OutboxVersion.current)", "outbox.config": "\(config)"])
+        logger.notice("Starting", metadata: [LogKey.version: "\(OutboxVersion.current)", LogKey.config: "\(config)"])
         // One registry for outbox's own series and anything counted through swift-metrics.
         let metrics = OutboxMetrics()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: metrics.registry))
@@ -70,7 +70,7 @@ struct Outboxd: AsyncParsableCommand {
                 return configuration
             }
         } catch {
-            logger.critical(error is Daemon.QueueFileLostError ? "Exiting" : "Cannot start", metadata: ["error": "\(error)"])
+            logger.critical(error is Daemon.QueueFileLostError ? "Exiting" : "Cannot start", metadata: [LogKey.error: "\(error)"])
             StandardError.writeLine("outboxd: \(error)")
             if (error as? Daemon.StartupError)?.isPermanent == true {
                 throw ExitCode(ExitStatus.dataError.rawValue)  // the unit's RestartPreventExitStatus= stops the retries

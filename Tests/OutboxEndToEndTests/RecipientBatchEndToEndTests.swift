@@ -82,6 +82,29 @@ struct RecipientBatchEndToEndTests {
         #expect(failed.allSatisfy { ($0["delay_reason"] as? String)?.hasPrefix("gave up after") == true }, "\(failed)")
     }
 
+    @Test("A settings problem (login refused) never fails a message sent in batches, past delivery.lifetime either",
+          .timeLimit(.minutes(2)))
+    func settingsProblemWithBatches() async throws {
+        let server = try SMTPTestServer(arguments: ["--auth-user", "xnat", "--auth-password", "right"])
+        let daemon = DaemonUnderTest()
+        daemon.configure(
+            smtp: ["host: 127.0.0.1", "port: \(server.port)", "auth: true", "username: xnat", "password: wrong"],
+            extra: "delivery:\n  max_recipients_per_transaction: 2\n  first_retry: 1s\n  max_retry_delay: 1s\n"
+                + "  lifetime: 2s\n")
+        try await daemon.start()
+        let addresses = (0..<5).map { "s\($0)@example.org" }
+        try daemon.drop("five.eml",
+                        "From: admin@example.org\nTo: \(addresses.joined(separator: ", "))\nSubject: s\n\nx\n")
+        // Four attempts at least a second apart: well past the 2 s lifetime.
+        #expect(await eventually { ((try? daemon.list().first?["attempts"] as? Int) ?? 0) >= 4 }, "\(daemon.logText)")
+        let entry = try #require(try daemon.list().first)
+        #expect(entry["state"] as? String == "deferred", "our settings are wrong, not the mail: kept and retried")
+        let recipients = try #require(entry["recipients"] as? [[String: Any]])
+        #expect(recipients.count == 5 && recipients.allSatisfy { $0["state"] as? String == "queued" }, "\(recipients)")
+        #expect(server.received().isEmpty)
+        #expect(daemon.terminate() == 0)
+    }
+
     @Test("A setting outside 1–10000 is refused at start (exit 78)")
     func badSetting() throws {
         let daemon = DaemonUnderTest()

@@ -1,13 +1,11 @@
-import Dispatch
 import Foundation
 import GRDB
 import OutboxCore
 import OutboxStore
-import Synchronization
 import Testing
 
-@Suite("Group commit of delivery turns, and the content table")
-struct DeliveryLedgerTests {
+@Suite("Delivery turns in one transaction, and the content table")
+struct DeliveryTurnsStoreTests {
     let t0 = UnixTime(seconds: 1_800_000_000)
 
     func message(_ number: Int) throws -> IncomingMessage {
@@ -15,42 +13,30 @@ struct DeliveryLedgerTests {
         return try IncomingMessage(eml: Array(text.utf8), context: .init(defaultSender: nil, hostname: "h", now: t0, uniqueToken: "u\(number)"))
     }
 
-    @Test("Workers taking turns at once: every message is sent once, each with one recorded attempt")
-    func concurrentTurns() async throws {
+    @Test("Turns taken together: finished attempts are recorded, then each claiming turn leases its own message")
+    func turnsInOneTransaction() async throws {
         let queue = TemporaryQueue()
         let store = try QueueStore(path: queue.path)
-        let count = 200
-        for number in 0..<count {
+        for number in 0..<3 {
             _ = try await store.enqueue(try message(number), spoolName: "m\(number).eml", now: t0)
         }
-        let ledger = DeliveryLedger(store: store, owner: "A", leaseDuration: .seconds(600), now: { [t0] in t0 })
-        let claims = Mutex<[QueueID: Int]>([:])
-        let failures = Mutex<[String]>([])
-        let t0 = t0
-        // Eight real threads, as the delivery lanes are: `take` blocks its caller.
-        DispatchQueue.concurrentPerform(iterations: 8) { _ in
-            var finishing: (id: QueueID, attempt: AttemptRecord)?
-            do {
-                for _ in 0...count {
-                    let result = try ledger.take(DeliveryTurn(finishing: finishing, claims: true))
-                    if finishing != nil && result.recorded != true { failures.withLock { $0.append("not recorded") } }
-                    guard let claimed = result.claimed else { return }
-                    claims.withLock { $0[claimed.id, default: 0] += 1 }
-                    finishing = (claimed.id, AttemptRecord(
-                        startedAt: t0, duration: .milliseconds(1), server: "s", outcome: .delivered(reply: "250 ok \(claimed.id)"),
-                        newState: .sent, nextAttemptAt: nil))
-                }
-                failures.withLock { $0.append("did not run out of messages") }
-            } catch {
-                failures.withLock { $0.append("\(error)") }
-            }
-        }
-        #expect(failures.withLock { $0 } == [])
-        #expect(claims.withLock { $0.count } == count)
-        #expect(claims.withLock { $0.values.allSatisfy { $0 == 1 } })
-        #expect(try await store.counts()[.sent] == count)
-        let sample = try #require(claims.withLock { $0.keys.first })
-        #expect(try await store.attempts(of: sample).map(\.reply) == ["250 ok \(sample)"])
+        let first = try store.takeTurns([DeliveryTurn(finishing: nil, claims: true, owner: "A/w0")],
+                                        now: t0, owner: "A", leaseFor: .seconds(600))
+        let sent = try #require(first.first?.claimed)
+        let record = AttemptRecord(startedAt: t0, duration: .milliseconds(1), server: "s",
+                                   outcome: .delivered(reply: "250 ok"), newState: .sent, nextAttemptAt: nil)
+        let results = try store.takeTurns(
+            [DeliveryTurn(finishing: (sent.id, record), claims: true, owner: "A/w0"),
+             DeliveryTurn(finishing: nil, claims: true, owner: "A/w1"),
+             DeliveryTurn(finishing: nil, claims: false, owner: "A/w2")],
+            now: t0, owner: "A", leaseFor: .seconds(600))
+        #expect(results.map(\.recorded) == [true, nil, nil])
+        let claimed = results.compactMap(\.claimed?.id)
+        #expect(claimed.count == 2)
+        #expect(Set(claimed + [sent.id]).count == 3)
+        #expect(results[2].claimed == nil)
+        #expect(try await store.counts()[.sent] == 1)
+        #expect(try await store.attempts(of: sent.id).map(\.reply) == ["250 ok"])
     }
 
     @Test("A queue written before content moved to its own table keeps every message's content")

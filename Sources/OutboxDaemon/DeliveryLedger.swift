@@ -1,5 +1,6 @@
 import Dispatch
-public import OutboxCore
+import OutboxCore
+import OutboxStore
 import Synchronization
 
 /// Group commit for delivery workers: every worker's turn (record the attempt just made, lease
@@ -15,7 +16,10 @@ import Synchronization
 /// ``take(_:)`` blocks its thread: workers call it from their lanes' dedicated threads, where the
 /// first waiting worker commits everyone's turns itself (no thread hop), and the others sleep
 /// until their turn is on disk.
-public final class DeliveryLedger: Sendable {
+///
+/// It lives beside ``DeliveryDispatcher``, its only user; the transaction itself is the store's
+/// ``QueueStore/takeTurns(_:now:owner:leaseFor:judge:overdueAfter:)``.
+final class DeliveryLedger: Sendable {
     private let store: QueueStore
     private let owner: String
     private let leaseDuration: Duration
@@ -50,7 +54,7 @@ public final class DeliveryLedger: Sendable {
     ///   - judge: whether a lease's owner still runs (see ``LeaseOwnerStatus``).
     ///   - overdueAfter: `delivery.max_retry_delay`: a next attempt further ahead is due now (the
     ///     clock went back).
-    public init(store: QueueStore, owner: String, leaseDuration: Duration, now: @escaping @Sendable () -> UnixTime,
+    init(store: QueueStore, owner: String, leaseDuration: Duration, now: @escaping @Sendable () -> UnixTime,
                 judge: @escaping LeaseOwnerJudge = { _ in .unknown }, overdueAfter: Duration? = nil) {
         self.store = store
         self.owner = owner
@@ -63,7 +67,7 @@ public final class DeliveryLedger: Sendable {
     /// Records `turn.finishing` (when given) and leases one due message (when `turn.claims`),
     /// committed together with whatever other workers asked for meanwhile. Blocks the calling
     /// thread until that commit is done: never call it from Swift's cooperative pool.
-    public func take(_ turn: DeliveryTurn) throws -> DeliveryTurn.Result {
+    func take(_ turn: DeliveryTurn) throws -> DeliveryTurn.Result {
         let me = Waiter(turn)
         let commitsNow = state.withLock { state in
             state.waiting.append(me)
