@@ -203,7 +203,8 @@ actor SpoolIntake: Service {
             } catch {
                 let problem = "cannot read the queue: \(error)"
                 if state.snapshot.intakeProblem != problem {
-                    logger.error("Intake paused: cannot read the kept spool files from the queue", metadata: ["error": "\(error)"])
+                    logger.error("Intake paused: cannot read the kept spool files from the queue",
+                                 metadata: ["error": "\(error)"])
                     state.update {
                         $0.intakeProblem = problem
                         $0.changes &+= 1
@@ -280,7 +281,8 @@ actor SpoolIntake: Service {
             try await store.keepSpoolFiles(files)
         } catch {
             // Still skipped by this intake; after a restart each is taken (and reported) once more.
-            logger.error("Cannot record kept spool files in the queue", metadata: ["error": "\(error)", "outbox.files": "\(files.count)"])
+            logger.error("Cannot record kept spool files in the queue",
+                         metadata: ["error": "\(error)", "outbox.files": "\(files.count)"])
         }
         countKept()
     }
@@ -408,9 +410,14 @@ actor SpoolIntake: Service {
 
     /// Says once when a file a writer holds open has not changed for ``abandonedWriteAfter``.
     private func warnIfStillOpen(_ name: SpoolName, now: ContinuousClock.Instant) {
-        guard settled(name, for: Self.abandonedWriteAfter, now: now), warnedStillOpen.insert(name).inserted else { return }
-        logger.warning("A spool file in new/ is still open for writing after a long time; waiting for its writer to close it",
-                       metadata: ["outbox.spool_file": "\(name.escaped)", "outbox.unchanged_for": "\(Self.abandonedWriteAfter)"])
+        guard settled(name, for: Self.abandonedWriteAfter, now: now), warnedStillOpen.insert(name).inserted else {
+            return
+        }
+        logger.warning(
+            "A spool file in new/ is still open for writing after a long time; waiting for its writer to close it",
+            metadata: [
+                "outbox.spool_file": "\(name.escaped)", "outbox.unchanged_for": "\(Self.abandonedWriteAfter)",
+            ])
     }
 
     /// Asks the kernel whether a writer has the regular file `name` open (``SpoolWriterProbe``);

@@ -8,8 +8,9 @@ import Glibc
 /// kernel checks the inode's count of writers, so it answers for every process, including one that
 /// inherited a writer's descriptor or keeps a writable mapping. It is the one answer that needs no
 /// guessing from sizes and times, and costs about twice an open + close (11–75 µs a file against
-/// 6–80 µs on a loaded machine; bench/RESULTS.md). It is asked only of files created in place in `new/`: a file renamed in is
-/// complete by the producers' contract.
+/// 6–80 µs on a loaded machine; bench/RESULTS.md). It is asked only of files that may have been
+/// created in place in `new/` (or were found there at startup): a file renamed in is complete by the
+/// producers' contract.
 ///
 /// The kernel grants a lease only to the file's owner or a process with CAP_LEASE in the initial
 /// user namespace. A daemon that runs as its own user (the shipped unit: User=outbox, and

@@ -119,7 +119,8 @@ struct StatusReporter: Service {
             let intake = snapshot.intakeProblem.map { "intake paused: \($0)" }
             let kept = Self.keptText(snapshot.keptSpoolFiles)
             let listening = snapshot.listening.isEmpty ? nil : "listening \(snapshot.listening.joined(separator: " "))"
-            return ([reload].compactMap { $0 } + [disabled] + [intake, kept, listening].compactMap { $0 }).joined(separator: " · ")
+            return ([reload].compactMap { $0 } + [disabled] + [intake, kept, listening].compactMap { $0 })
+                .joined(separator: " · ")
         }
         var parts: [String] = []
         if let lost = snapshot.queueFileLost { parts.append("CRITICAL: \(lost); intake and delivery stopped") }

@@ -30,7 +30,8 @@ extension QueueStore {
     /// Every kept spool file, by name.
     public func keptSpoolFiles() async throws -> [KeptSpoolFile] {
         try await pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT spool_name, device, inode, message_id, first_seen_at FROM spool_kept ORDER BY spool_name")
+            try Row.fetchAll(
+                db, sql: "SELECT spool_name, device, inode, message_id, first_seen_at FROM spool_kept ORDER BY spool_name")
                 .map { row in
                     KeptSpoolFile(
                         spoolName: [UInt8](row["spool_name"] as Data), device: UInt64(bitPattern: row["device"]),
