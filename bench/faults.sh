@@ -50,10 +50,15 @@
 #   db-removed [N]        the database directory removed (rm -rf) while producers write: outboxd
 #                         exits 75 and writes unsent mail back to the spool; restarted on a fresh
 #                         file, everything is delivered: lost = 0. Default 600.
+#   kept [N]              (root) N spool files queued while new/ is a read-only bind mount, so none can
+#                         be removed: each reported once and kept (spool_kept), delivered once; the
+#                         sent mail purged and outboxd restarted: none queued again; the mount
+#                         lifted: every file removed at the next rescan and its row dropped. Default 200.
 #   smoke                 a small run of every scenario (for CI, about five minutes).
 #
 # BENCH_CONFIG=release builds and runs the release binaries (default debug). FAULTS_DIR is the
-# scratch directory (default /tmp/outbox-faults). Only root can run disk-full (it mounts a tmpfs).
+# scratch directory (default /tmp/outbox-faults). Only root can run disk-full (it mounts a tmpfs) and
+# kept (a bind mount).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$PWD
@@ -71,7 +76,7 @@ if [[ $scenario == smoke ]]; then
     status=0
     export FUZZ_MAX_SIZE=${FUZZ_MAX_SIZE:-4194304}  # CI's debug build: structured inputs up to 4 MB
     for run in "kill9 1000 10" "flapping 400" "disk-full 600" "two-daemons 300" "corrupt-db" "fuzz 50000 300 40 1000" \
-        "smtp-kill9 500 5" "smtp-fuzz 20000" "careless 60" "long-send" "clock-steps 200" "db-removed 300"; do
+        "smtp-kill9 500 5" "smtp-fuzz 20000" "careless 60" "long-send" "clock-steps 200" "db-removed 300" "kept 50"; do
         bash "$0" $run || status=1
     done
     exit $status
@@ -660,9 +665,49 @@ scenario_db_removed() {
     return $status
 }
 
+scenario_kept() {
+    local n=${1:-200} dir=$work/outboxd
+    server_start
+    mkdir -p "$dir/spool/new" "$dir/spool/tmp" "$dir/spool/failed"
+    produce "$dir/spool" 0 "$n"        # while outboxd is down: all found at its start
+    mount --bind "$dir/spool/new" "$dir/spool/new"
+    mounted=$dir/spool/new
+    mount -o remount,bind,ro "$dir/spool/new"   # new/ read-only to the daemon: nothing can be removed
+    outboxd_configure "$dir" "$sink_port" true
+    sed -i "s|^  directory: .*|&\n  rescan_interval: 1s|" "$dir/outbox.yaml"
+    outboxd_start "$dir"
+    wait_until 120 "[[ \$(outboxd_count $dir sent) -ge $n ]]" || echo "faults: not all delivered" >&2
+    wait_until 20 "[[ \$(db $dir 'SELECT count(*) FROM spool_kept') -ge $n ]]" || true
+    local kept_rows warnings purged queued_again in_new removed
+    kept_rows=$(db "$dir" 'SELECT count(*) FROM spool_kept')
+    # The sent mail purged (its spool names free in the message table), scans at every second,
+    # and a restart (the kept files read back from the queue): nothing may be queued again.
+    purged=$("$bin/outbox" purge --state sent --older-than 0s --config "$dir/outbox.yaml")
+    sleep 3
+    outboxd_stop
+    outboxd_start "$dir"
+    sleep 3
+    queued_again=$(db "$dir" 'SELECT count(*) FROM message')
+    warnings=$(grep -c 'Cannot remove a queued spool file' "$dir/outboxd.log" || true)
+    in_new=$(find "$dir/spool/new" -type f | wc -l)
+    # The mount lifted: the next rescan removes every kept file and drops its row.
+    umount "$dir/spool/new"
+    mounted=
+    wait_until 20 "[[ -z \$(ls -A $dir/spool/new) && \$(db $dir 'SELECT count(*) FROM spool_kept') == 0 ]]" || true
+    removed=$(( in_new - $(find "$dir/spool/new" -type f | wc -l) ))
+    outboxd_stop
+    local counts status=0
+    counts=$(count_received "$n") || status=1
+    echo "kept: files=$n kept_rows=$kept_rows warnings=$warnings ($purged) queued_again_after_purge=$queued_again" \
+        "left_in_new=$in_new removed_after_umount=$removed $counts"
+    (( kept_rows == n && warnings == n && queued_again == 0 && in_new == n && removed == n )) || status=1
+    [[ $counts == *"duplicated=0"* ]] || status=1
+    return $status
+}
+
 case $scenario in
-    kill9 | flapping | disk-full | two-daemons | corrupt-db | fuzz | smtp-kill9 | smtp-fuzz | careless | long-send | clock-steps | db-removed) ;;
-    *) echo "usage: $0 kill9|flapping|disk-full|two-daemons|corrupt-db|fuzz|smtp-kill9|smtp-fuzz|careless|long-send|clock-steps|db-removed|smoke [ARGS]" >&2; exit 64 ;;
+    kill9 | flapping | disk-full | two-daemons | corrupt-db | fuzz | smtp-kill9 | smtp-fuzz | careless | long-send | clock-steps | db-removed | kept) ;;
+    *) echo "usage: $0 kill9|flapping|disk-full|two-daemons|corrupt-db|fuzz|smtp-kill9|smtp-fuzz|careless|long-send|clock-steps|db-removed|kept|smoke [ARGS]" >&2; exit 64 ;;
 esac
 build
 rm -rf "$work"; mkdir -p "$work"

@@ -45,6 +45,8 @@ public enum LogKey {
     public static let path = "outbox.path"
     /// How long a spool file has not changed.
     public static let unchangedFor = "outbox.unchanged_for"
+    /// How long intake waits for a file created in place to stay unchanged once its writer closed it.
+    public static let settleTime = "outbox.settle_time"
     /// Spool directories created again.
     public static let recreated = "outbox.recreated"
     /// An SMTP client's address.

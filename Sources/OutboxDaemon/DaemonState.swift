@@ -12,6 +12,8 @@ final class DaemonState: Sendable {
         /// Set while delivery fails for a reason the admin must fix; cleared by a success.
         var configurationProblem: String?
         var quarantined = 0
+        /// Spool files taken but not removable from `new/` (kept, skipped; see ``SpoolIntake``).
+        var keptSpoolFiles = 0
         /// Set while intake cannot write to the queue (disk full, …).
         var intakeProblem: String?
         /// Heartbeats: when each loop last proved it was alive (for the watchdog, see `WatchdogPolicy`).

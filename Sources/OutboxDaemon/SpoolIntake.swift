@@ -43,6 +43,18 @@ actor SpoolIntake: Service {
     private var warnedAbandoned: Set<SpoolName> = []
     /// Spool files found already queued (a removal that failed): reported once per name.
     private var alreadyQueuedReported: Set<String> = []
+    /// Files taken (queued, or copied to failed/) that could not be removed from `new/`, by name:
+    /// skipped at every scan, so never queued twice, and removed once that works (see ``KeptSpoolFile``).
+    /// Loaded from the queue at the first scan; nil until then.
+    private var kept: [SpoolName: KeptSpoolFile]?
+    /// Kept files found by the quarantine (a synchronous step), to be written at the end of the batch.
+    private var keptToRecord: [KeptSpoolFile] = []
+    /// When the kept files are next tried for removal (once per rescan interval).
+    private var keptRetryAt = ContinuousClock.now
+    /// Names of files created in place that a writer still held open after ``abandonedWriteAfter`` (warned once).
+    private var warnedStillOpen: Set<SpoolName> = []
+    /// Set once the kernel refused to say whether a file is open for writing (logged once).
+    private var writerProbeRefused = false
 
     private struct Observation {
         var identity: FileIdentity
@@ -70,7 +82,9 @@ actor SpoolIntake: Service {
     /// without an event, at all) before it is read.
     static let settleTime: Duration = .seconds(1)
     /// A file created in place whose writer never closed it is taken once it has not changed for
-    /// this long (a producer that hung, or a close event lost to an inotify overflow).
+    /// this long (a producer that hung, or a close event lost to an inotify overflow) — unless the
+    /// kernel says a writer still has it open (``SpoolWriterProbe``): then it is never taken, and
+    /// reported once after this long.
     static let abandonedWriteAfter: Duration = .seconds(600)
 
     init(spool: SpoolSettings, defaultSender: EmailAddress?, hostname: String, store: QueueStore,
@@ -135,6 +149,7 @@ actor SpoolIntake: Service {
     /// alike, and stay in `new/` for the next scan).
     func scan() async {
         state.update { $0.intakeHeartbeat = .now }
+        guard await tendKeptFiles() else { return }
         var waiting = completeFiles()[...]
         if waiting.isEmpty && state.snapshot.intakeProblem != nil {  // nothing waits: nothing is paused
             state.update {
@@ -143,20 +158,143 @@ actor SpoolIntake: Service {
             }
         }
         let remover = remover
-        await withTaskGroup(of: Void.self) { removals in
+        await withTaskGroup(of: [Unremoved].self) { removals in
             while !waiting.isEmpty {
                 if Task.isCancelled || Task.isShuttingDownGracefully { break }
                 // A paused intake tries one file: a batch that no longer fits must not keep a nearly full
                 // disk from taking what still fits. The first success lifts the pause and the batches grow.
                 let limit = state.snapshot.intakeProblem == nil ? Self.batchFiles : 1
                 let batch = prepareBatch(from: &waiting, limit: limit)
+                await recordKept()  // files rejected to failed/ that could not be removed
                 guard let committed = await commit(batch) else { break }
                 // The previous batch's files are gone before this one's removal starts: one batch in flight.
-                await removals.next()
-                removals.addTask { await remover.remove(committed) }
+                if let unremoved = await removals.next() { await keep(unremoved) }
+                removals.addTask {
+                    let failures = await remover.remove(committed.map(\.path))
+                    guard !failures.isEmpty else { return [] }
+                    let ids = Dictionary(committed.map { ($0.path, $0.id) }, uniquingKeysWith: { first, _ in first })
+                    return failures.map { Unremoved(failure: $0, queueID: ids[$0.path]) }
+                }
                 state.update { $0.intakeHeartbeat = .now }
             }
-            // The task group waits for the last removal: the next scan never sees a committed file.
+            // The task group waits for the last removal: the next scan never sees a committed file
+            // unless it is kept.
+            for await unremoved in removals { await keep(unremoved) }
+        }
+    }
+
+    /// A committed file the remover could not remove.
+    private struct Unremoved: Sendable {
+        var failure: SpoolRemover.Failure
+        var queueID: QueueID?
+    }
+
+    // MARK: - Kept files
+
+    /// Loads the kept files at the first scan; then drops those gone from `new/` (removed, or
+    /// replaced by another file of the same name) and, once per rescan interval, tries to remove the
+    /// others again. - Returns: false when the kept files could not be read (nothing is taken then:
+    /// a kept file must never be queued twice).
+    private func tendKeptFiles() async -> Bool {
+        if kept == nil {
+            do {
+                kept = Dictionary(
+                    try await store.keptSpoolFiles().map { (SpoolName(bytes: $0.spoolName), $0) },
+                    uniquingKeysWith: { first, _ in first })
+            } catch {
+                let problem = "cannot read the queue: \(error)"
+                if state.snapshot.intakeProblem != problem {
+                    logger.error("Intake paused: cannot read the kept spool files from the queue",
+                                 metadata: [LogKey.error: "\(error)"])
+                    state.update {
+                        $0.intakeProblem = problem
+                        $0.changes &+= 1
+                    }
+                }
+                return false
+            }
+        }
+        guard let files = kept, !files.isEmpty else {
+            countKept()
+            return true
+        }
+        var released: [SpoolName] = []
+        var present: [SpoolName] = []
+        for (name, file) in files {
+            var info = stat()
+            if lstat(name.path(in: newDirectory), &info) == 0, UInt64(info.st_dev) == file.device,
+                UInt64(info.st_ino) == file.inode
+            {
+                present.append(name)
+            } else {
+                released.append(name)
+            }
+        }
+        if ContinuousClock.now >= keptRetryAt {
+            keptRetryAt = ContinuousClock.now + spool.rescanInterval
+            // On this actor's own queue: a few unlinks, once per rescan, not worth the remover's lanes.
+            for name in present where unlink(name.path(in: newDirectory)) == 0 || errno == ENOENT {
+                logger.notice("Kept spool file removed at last", metadata: [LogKey.spoolFile: "\(name.escaped)"])
+                released.append(name)
+            }
+        }
+        if !released.isEmpty {
+            do {
+                try await store.releaseKeptSpoolFiles(named: released.map(\.bytes))
+                for name in released { kept?[name] = nil }
+            } catch {
+                logger.error("Cannot drop kept spool files from the queue; tried again at the next scan",
+                             metadata: [LogKey.error: "\(error)", LogKey.files: "\(released.count)"])
+            }
+        }
+        countKept()
+        return true
+    }
+
+    /// Records committed files that could not be removed: warned once each, kept in the queue,
+    /// skipped from now on (so a purge of their messages cannot let them be queued again).
+    private func keep(_ unremoved: [Unremoved]) async {
+        for item in unremoved {
+            let name = SpoolName(bytes: Array(item.failure.path.utf8.dropFirst(newDirectory.utf8.count + 1)))
+            var info = stat()
+            guard lstat(name.path(in: newDirectory), &info) == 0 else { continue }  // gone after all
+            let file = KeptSpoolFile(
+                spoolName: name.bytes, device: UInt64(info.st_dev), inode: UInt64(info.st_ino),
+                messageID: item.queueID, firstSeen: now())
+            kept?[name] = file
+            keptToRecord.append(file)
+            logger.warning(
+                "Cannot remove a queued spool file from new/; it is kept there, skipped, and never queued again",
+                metadata: [
+                    LogKey.spoolFile: "\(name.escaped)", LogKey.queueID: "\(item.queueID.map { "\($0)" } ?? "-")",
+                    LogKey.error: "\(item.failure.reason)",
+                ])
+        }
+        await recordKept()
+    }
+
+    /// Writes the kept files found since the last call to the queue.
+    private func recordKept() async {
+        guard !keptToRecord.isEmpty else { return }
+        let files = keptToRecord
+        keptToRecord = []
+        do {
+            try await store.keepSpoolFiles(files)
+        } catch {
+            // Still skipped by this intake; after a restart each is taken (and reported) once more.
+            logger.error("Cannot record kept spool files in the queue",
+                         metadata: [LogKey.error: "\(error)", LogKey.files: "\(files.count)"])
+        }
+        countKept()
+    }
+
+    /// Tells STATUS how many files are kept.
+    private func countKept() {
+        let count = kept?.count ?? 0
+        guard state.snapshot.keptSpoolFiles != count else { return }
+        state.update {
+            $0.keptSpoolFiles = count
+            $0.changes &+= 1
         }
     }
 
@@ -179,6 +317,7 @@ actor SpoolIntake: Service {
             let bytes = withUnsafeBytes(of: entry.pointee.d_name) { Array($0.prefix { $0 != 0 }) }
             if bytes.first == UInt8(ascii: ".") { continue }
             let name = SpoolName(bytes: bytes)
+            if kept?[name] != nil { continue }  // taken before; its identity was checked at this scan's start
             if let identity = stuck[name] {
                 present.insert(name)
                 if identity == Self.identity(of: name.path(in: newDirectory)) { continue }
@@ -224,6 +363,7 @@ actor SpoolIntake: Service {
         watcher.forget(arrivals.filter { !presentKeys.contains($0.key) }.map { ($0.key, $0.value.sequence) })
         observed = observed.filter { present.contains($0.key) }
         warnedAbandoned.formIntersection(present)
+        warnedStillOpen.formIntersection(present)
         alreadyQueuedReported.formIntersection(names.compactMap(\.text))
         settling = false
         let clock = ContinuousClock.now
@@ -233,22 +373,68 @@ actor SpoolIntake: Service {
             case .renamed:
                 complete.append(name)
             case .writing:
-                // The close event wakes us; only a writer silent for very long is not waited for.
-                guard settled(name, for: Self.abandonedWriteAfter, now: clock) else { continue }
-                if warnedAbandoned.insert(name).inserted {
-                    logger.warning("Taking a spool file whose writer has not closed it for a long time",
-                                   metadata: [LogKey.spoolFile: "\(name.escaped)", LogKey.unchangedFor: "\(Self.abandonedWriteAfter)"])
+                switch probeWriter(name) {
+                case .writerOpen:
+                    warnIfStillOpen(name, now: clock)  // never taken while open; its close event wakes us
+                case .noWriter:
+                    // Closed, and the close event not seen yet (or lost): settles like a closed file.
+                    if settled(name, for: Self.settleTime, now: clock) {
+                        complete.append(name)
+                    } else {
+                        settling = true
+                    }
+                case .unknown:
+                    // The close event wakes us; only a writer silent for very long is not waited for.
+                    guard settled(name, for: Self.abandonedWriteAfter, now: clock) else { continue }
+                    if warnedAbandoned.insert(name).inserted {
+                        logger.warning("Taking a spool file whose writer has not closed it for a long time",
+                                       metadata: [LogKey.spoolFile: "\(name.escaped)", LogKey.unchangedFor: "\(Self.abandonedWriteAfter)"])
+                    }
+                    complete.append(name)
                 }
-                complete.append(name)
             case .closed, nil:
-                if settled(name, for: Self.settleTime, now: clock) {
+                guard settled(name, for: Self.settleTime, now: clock) else {
+                    settling = true
+                    continue
+                }
+                // Settled, yet a writer may hold it open and write again (a producer that pauses; a file
+                // found at startup): then its close event wakes us.
+                if probeWriter(name) != .writerOpen {
                     complete.append(name)
                 } else {
-                    settling = true
+                    warnIfStillOpen(name, now: clock)
                 }
             }
         }
         return complete
+    }
+
+    /// Says once when a file a writer holds open has not changed for ``abandonedWriteAfter``.
+    private func warnIfStillOpen(_ name: SpoolName, now: ContinuousClock.Instant) {
+        guard settled(name, for: Self.abandonedWriteAfter, now: now), warnedStillOpen.insert(name).inserted else {
+            return
+        }
+        logger.warning(
+            "A spool file in new/ is still open for writing after a long time; waiting for its writer to close it",
+            metadata: [
+                LogKey.spoolFile: "\(name.escaped)", LogKey.unchangedFor: "\(Self.abandonedWriteAfter)",
+            ])
+    }
+
+    /// Asks the kernel whether a writer has the regular file `name` open (``SpoolWriterProbe``);
+    /// says once when it will not tell, and the settle time is all there is.
+    private func probeWriter(_ name: SpoolName) -> SpoolWriterProbe.Answer {
+        let answer = SpoolWriterProbe.probe(name.path(in: newDirectory))
+        if case .unknown(let code) = answer, code == EACCES || code == EPERM || code == EINVAL || code == ENOSYS,
+            !writerProbeRefused
+        {
+            writerProbeRefused = true
+            logger.notice(
+                "The kernel does not say whether spool files created in place are still open for writing; they are taken once closed and unchanged for the settle time",
+                metadata: [LogKey.spoolFile: "\(name.escaped)", LogKey.error: "\(String(cString: strerror(code)))",
+                           LogKey.settleTime: "\(Self.settleTime)"])
+        }
+        return answer
     }
 
     /// True when `name` (not a regular file, or) has looked the same since at least `duration`
@@ -324,9 +510,9 @@ actor SpoolIntake: Service {
     }
 
     /// Commits `batch` in one transaction and rings the doorbell.
-    /// - Returns: the paths of the committed files, for removal; nil when the queue could not be
-    ///   written (every file of the batch stays in `new/`).
-    private func commit(_ batch: [Prepared]) async -> [String]? {
+    /// - Returns: the paths of the committed files with their messages' ids, for removal; nil when
+    ///   the queue could not be written (every file of the batch stays in `new/`).
+    private func commit(_ batch: [Prepared]) async -> [(path: String, id: QueueID)]? {
         guard !batch.isEmpty else { return [] }
         // The queue file is gone: whatever is committed now would be lost; the files stay in new/.
         guard state.snapshot.queueFileLost == nil else { return nil }
@@ -373,7 +559,7 @@ actor SpoolIntake: Service {
                 logger.notice("Spool file was already queued; removing it", metadata: [LogKey.queueID: "\(result.queueID)"])
             }
         }
-        return batch.map { newDirectory + "/" + $0.name }
+        return zip(batch, results).map { (newDirectory + "/" + $0.name, $1.queueID) }
     }
 
     private enum ReadResult {
@@ -424,7 +610,12 @@ actor SpoolIntake: Service {
             newDirectory: newDirectory, failedDirectory: failedDirectory, maximumMessageSize: spool.maxMessageSize)
         let line: String
         do {
-            line = try quarantine.quarantine(name, reason: reason.printableExcerpt(maximumLength: 300, replacement: " "))
+            let quarantined = try quarantine.quarantine(name, reason: reason.printableExcerpt(maximumLength: 300, replacement: " "))
+            line = quarantined.line
+            if let code = quarantined.notRemoved {
+                keepRejected(name, error: code, line: line, logger: logger)
+                return
+            }
         } catch {
             // Once per entry: it is skipped until it changes, so it costs nothing on later scans.
             stuck[name] = Self.identity(of: name.path(in: newDirectory))
@@ -439,6 +630,27 @@ actor SpoolIntake: Service {
         }
         state.metrics.intakeFiles(.rejected).increment()
         logger.warning("Spool file rejected and moved to failed/", metadata: [LogKey.reason: "\(line)"])
+    }
+
+    /// A rejected file whose copy and reason are in `failed/` but which could not be removed from
+    /// `new/`: reported once, kept (skipped at every scan, removal tried again) like a queued one.
+    private func keepRejected(_ name: SpoolName, error code: Int32, line: String, logger: Logger) {
+        var info = stat()
+        if lstat(name.path(in: newDirectory), &info) == 0 {
+            let file = KeptSpoolFile(
+                spoolName: name.bytes, device: UInt64(info.st_dev), inode: UInt64(info.st_ino), messageID: nil,
+                firstSeen: now())
+            kept?[name] = file
+            keptToRecord.append(file)
+        }
+        state.update {
+            $0.quarantined += 1
+            $0.changes &+= 1
+        }
+        state.metrics.intakeFiles(.rejected).increment()
+        logger.warning(
+            "Spool file rejected and copied to failed/, but it cannot be removed from new/; it is kept there and skipped",
+            metadata: [LogKey.reason: "\(line)", LogKey.error: "\(String(cString: strerror(code)))"])
     }
 
     /// A Message-ID left part: the time and 64 random bits, both in base 36.

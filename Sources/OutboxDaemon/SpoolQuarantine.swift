@@ -24,18 +24,32 @@ struct SpoolQuarantine {
     /// How much of an oversized file `failed/` keeps, for an admin to see what it was.
     static let excerptLength = 65_536
 
-    /// Quarantines `new/NAME`; returns the one-line reason as written, or throws a description
-    /// of why it could not be moved (then `new/NAME` is left in place).
-    func quarantine(_ name: SpoolName, reason: String) throws(QuarantineError) -> String {
+    /// What ``quarantine(_:reason:)`` did.
+    struct Quarantined: Equatable {
+        /// The one-line reason as written to `failed/NAME.error`.
+        var line: String
+        /// Set when the copy and reason are in `failed/` but `new/NAME` could not be removed
+        /// (`errno` of `unlink`): the caller must not take the file again.
+        var notRemoved: Int32?
+    }
+
+    /// Quarantines `new/NAME`; returns the one-line reason as written (and whether `new/NAME` is
+    /// gone), or throws a description of why it could not be moved (then `new/NAME` is left in place).
+    func quarantine(_ name: SpoolName, reason: String) throws(QuarantineError) -> Quarantined {
         let source = name.path(in: newDirectory)
         let targetName = name.failedName
         let target = failedDirectory + "/" + targetName
         var line = reason
+        var notRemoved: Int32?
+        /// Removes `new/NAME` once its record is in failed/; a failure is the caller's to keep track of.
+        func removeSource() {
+            if unlink(source) != 0 && errno != ENOENT { notRemoved = errno }
+        }
         var info = stat()
         if lstat(source, &info) != 0 {
             guard errno == ENOENT else { throw QuarantineError("cannot stat it: \(Self.describeErrno())") }
             try writeError(targetName, line: line)
-            return line
+            return Quarantined(line: line)
         }
         switch info.st_mode & S_IFMT {
         case S_IFREG:
@@ -44,7 +58,7 @@ struct SpoolQuarantine {
                 line += " (failed/ keeps its first \(kept) bytes)"
             }
             try writeError(targetName, line: line)
-            unlink(source)
+            removeSource()
         case S_IFLNK:
             // Kept as a link of our own with the same target (never followed), for the admin to see.
             var buffer = [CChar](repeating: 0, count: 4097)
@@ -57,7 +71,7 @@ struct SpoolQuarantine {
                 _ = symlink(buffer, target)
             }
             try writeError(targetName, line: line)
-            unlink(source)
+            removeSource()
         case S_IFDIR:
             guard rmdir(source) == 0 else {
                 let problem = Self.describeErrno()
@@ -69,10 +83,10 @@ struct SpoolQuarantine {
             try writeError(targetName, line: line)
         default:  // FIFO, socket, device: nothing to copy, and opening could block or have effects.
             try writeError(targetName, line: line)
-            unlink(source)
+            removeSource()
         }
         try? DurableFile.syncDirectory(failedDirectory)
-        return line
+        return Quarantined(line: line, notRemoved: notRemoved)
     }
 
     /// Copies at most the message size limit (or ``excerptLength`` of a file over it) and returns

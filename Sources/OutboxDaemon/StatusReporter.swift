@@ -93,6 +93,11 @@ struct StatusReporter: Service {
         age < .seconds(60) ? "<1m" : RelativeTime.describe(age)
     }
 
+    /// `3 spool files could not be removed` while any are kept (taken, but still in `new/`); nil for none.
+    static func keptText(_ count: Int) -> String? {
+        count == 0 ? nil : "\(count) spool file\(count == 1 ? "" : "s") could not be removed"
+    }
+
     /// `smtp.example.org:587 STARTTLS · 12 queued, 3 deferred (oldest 2h), 0 failed · last: 250 OK 3s ago`
     func statusLine() async -> String {
         let snapshot = state.snapshot
@@ -102,8 +107,10 @@ struct StatusReporter: Service {
         if !snapshot.smtpEnabled {
             let disabled = "SMTP disabled · \(waiting + counts[.held]) held"
             let intake = snapshot.intakeProblem.map { "intake paused: \($0)" }
+            let kept = Self.keptText(snapshot.keptSpoolFiles)
             let listening = snapshot.listening.isEmpty ? nil : "listening \(snapshot.listening.joined(separator: " "))"
-            return ([reload].compactMap { $0 } + [disabled] + [intake, listening].compactMap { $0 }).joined(separator: " · ")
+            return ([reload].compactMap { $0 } + [disabled] + [intake, kept, listening].compactMap { $0 })
+                .joined(separator: " · ")
         }
         var parts: [String] = []
         if let lost = snapshot.queueFileLost { parts.append("CRITICAL: \(lost); intake and delivery stopped") }
@@ -128,6 +135,7 @@ struct StatusReporter: Service {
             parts.append("clock stepped \(step.by < .zero ? "back" : "forward") \(size) \(step.at.relative(to: now(), precision: .seconds(60)))")
         }
         if snapshot.quarantined > 0 { parts.append("\(snapshot.quarantined) rejected to failed/") }
+        if let kept = Self.keptText(snapshot.keptSpoolFiles) { parts.append(kept) }
         if !snapshot.listening.isEmpty { parts.append("listening \(snapshot.listening.joined(separator: " "))") }
         if let last = snapshot.lastReply {
             parts.append("last: \(last.text.prefix(60)) \(last.at.relative(to: now(), precision: .seconds(60)))")

@@ -132,6 +132,22 @@ extension QueueStore {
             // at 2 the message is held instead of being claimed again (poison-message containment).
             try db.execute(sql: "ALTER TABLE message ADD COLUMN unclean_stops INTEGER NOT NULL DEFAULT 0")
         }
+        migrator.registerMigration("v6-spoolkeep: spool files taken but not removable") { db in
+            // A spool file whose message is committed (or whose copy is in failed/) but which could not
+            // be removed from new/ (new/ read-only to the daemon, an immutable file). The row reserves
+            // the name for that file (device and inode) beyond the message's own life, so a purge of
+            // the sent message cannot let the file be queued again. No foreign key: the row outlives
+            // the message on purpose. Dropped once the file is gone.
+            try db.execute(sql: """
+                CREATE TABLE spool_kept (
+                    spool_name BLOB PRIMARY KEY,       -- the name's bytes (a rejected file's need not be UTF-8)
+                    device INTEGER NOT NULL,           -- st_dev and st_ino of the file, as signed 64-bit
+                    inode INTEGER NOT NULL,
+                    message_id INTEGER,                -- the message it was queued as; NULL: rejected to failed/
+                    first_seen_at INTEGER NOT NULL     -- Unix milliseconds
+                ) WITHOUT ROWID;
+                """)
+        }
         return migrator
     }
 }

@@ -20,6 +20,10 @@ final class ChildProcess {
         posix_spawn_file_actions_addopen(&actions, 0, stdinPath, O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
         posix_spawn_file_actions_addopen(&actions, 2, errorPath ?? outputPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        // Nothing else the test process has open reaches the child. Not every file the tests write is
+        // opened with O_CLOEXEC, and a child started by a parallel test while such a file was open kept
+        // it "open for writing" (SpoolWriterProbe) as long as it ran: a daemon then left that spool file alone.
+        if let closeFrom = Self.addCloseFrom { _ = closeFrom(&actions, 3) }
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         let env = (environment ?? ProcessInfo.processInfo.environment).map { strdup("\($0.key)=\($0.value)") } + [nil]
@@ -42,6 +46,10 @@ final class ChildProcess {
         guard result == 0 else { throw TestFailure("cannot start \(executable): \(String(cString: strerror(result)))") }
         pid = child
     }
+
+    /// glibc's posix_spawn_file_actions_addclosefrom_np (2.34+), which Swift's Glibc module does not show.
+    private static let addCloseFrom: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32)? =
+        dlsym(nil, "posix_spawn_file_actions_addclosefrom_np").map { unsafeBitCast($0, to: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32).self) }
 
     /// True until the child has exited (reaps it when it has).
     var isRunning: Bool {
