@@ -39,12 +39,16 @@ struct OutboxMetricsTests {
     /// Four messages: one delivered, one deferred (451), one deferred for our settings (535 at AUTH), one waiting.
     func fill(_ store: QueueStore) async throws {
         for index in 0..<4 { _ = try await store.enqueue(try message("r\(index)@example.org"), spoolName: "\(index).eml", now: t0) }
-        // The delivery workers' path: turns through the ledger (blocking, so off the cooperative pool).
+        // The delivery workers' path: the store's turns, as the daemon's ledger commits them (blocking, so off
+        // the cooperative pool).
         let t0 = t0
-        let ledger = DeliveryLedger(store: store, owner: "A", leaseDuration: .seconds(60), now: { t0 })
         func take(_ turn: DeliveryTurn) async throws -> DeliveryTurn.Result {
             try await withCheckedThrowingContinuation { continuation in
-                DispatchQueue.global().async { continuation.resume(with: Result { try ledger.take(turn) }) }
+                DispatchQueue.global().async {
+                    continuation.resume(with: Result {
+                        try store.takeTurns([turn], now: t0, owner: "A", leaseFor: .seconds(60))[0]
+                    })
+                }
             }
         }
         var claimed: [ClaimedMessage] = []
