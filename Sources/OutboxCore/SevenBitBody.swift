@@ -182,8 +182,16 @@ public enum SevenBitBody {
             return
         }
         let body = bodyStart..<entity.end
-        let quotedPrintableLength = QuotedPrintable.encodedLength(bytes[body])
-        let base64 = body.count >= base64Threshold && Base64Lines.encodedLength(of: body.count) < quotedPrintableLength
+        let base64Length = Base64Lines.encodedLength(of: body.count)
+        // The exact quoted-printable length (a second pass) only when base64 is not clearly shorter.
+        let base64 =
+            body.count >= base64Threshold
+            && bytes.withUnsafeBufferPointer {
+                let slice = UnsafeBufferPointer(rebasing: $0[body])
+                return base64Length < QuotedPrintable.encodedLengthLowerBound(slice)
+                    || base64Length < QuotedPrintable.encodedLength(slice)
+            }
+        let quotedPrintableLength = base64 ? 0 : QuotedPrintable.encodedLength(bytes[body])
         newHeader.replaceFirstField(
             named: "Content-Transfer-Encoding",
             with: field("Content-Transfer-Encoding", base64 ? "base64" : "quoted-printable"))

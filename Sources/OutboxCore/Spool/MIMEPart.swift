@@ -72,8 +72,9 @@ public struct MIMEPart: Sendable, Hashable {
             lineLength += 1
             if lineLength > 998 || !((byte >= 0x20 && byte < 0x7F) || byte == 0x09) {
                 guard bytes.count >= SevenBitBody.base64Threshold else { return .quotedPrintable }
-                return Base64Lines.canonicalEncodedLength(bytes) < QuotedPrintable.encodedLength(bytes)
-                    ? .base64 : .quotedPrintable
+                let base64Length = Base64Lines.canonicalEncodedLength(bytes)
+                return base64Length < QuotedPrintable.encodedLengthLowerBound(bytes)
+                    || base64Length < QuotedPrintable.encodedLength(bytes) ? .base64 : .quotedPrintable
             }
         }
         return .sevenBit

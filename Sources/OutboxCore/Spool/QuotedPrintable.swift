@@ -53,6 +53,18 @@ public enum QuotedPrintable {
         return counter.count
     }
 
+    /// At most the length of the encoding of `bytes` (soft line breaks left out): one cheap pass,
+    /// enough to see that base64 is shorter without encoding anything.
+    static func encodedLengthLowerBound(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
+        var escaped = 0
+        // Every byte gives at least one octet (a CRLF two for two, a lone CR or LF two), and these
+        // always three.
+        for byte in bytes where byte >= 0x7F || byte == UInt8(ascii: "=") || (byte < 0x20 && byte != 0x0D && byte != 0x0A && byte != 0x09) {
+            escaped += 1
+        }
+        return bytes.count + 2 * escaped
+    }
+
     /// Where an encoding stopped, so that it can go on later: a body is streamed in pieces.
     struct State {
         /// The next input byte.
