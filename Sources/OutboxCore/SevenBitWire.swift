@@ -138,7 +138,8 @@ public final class SMTPBodyStream {
                 refill { out in
                     let end = min(offset + Self.pieceSize, range.count)
                     wire.source.withUnsafeBufferPointer { source in
-                        let piece = UnsafeBufferPointer(rebasing: source[(range.lowerBound + offset)..<(range.lowerBound + end)])
+                        let start = range.lowerBound
+                        let piece = UnsafeBufferPointer(rebasing: source[(start + offset)..<(start + end)])
                         Base64Lines.encode(piece, into: &out)
                     }
                     offset = end

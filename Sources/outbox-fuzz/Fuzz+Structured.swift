@@ -54,7 +54,7 @@ extension Fuzz {
                 let streamed = stream(wire)
                 if streamed != wire.length {
                     lengthMismatches += 1
-                    print("fuzz structured: streamed \(streamed) bytes, announced \(wire.length): input \(index) \(family)")
+                    print("fuzz structured: streamed \(streamed) bytes, announced \(wire.length): \(index) \(family)")
                 }
                 accepted = streamed > 0
             } catch {}

@@ -83,7 +83,8 @@ struct SevenBitWireTests {
         // Lines of every length from 1 to 300 with 8-bit bytes, spaces before line ends and '='.
         var body = ""
         for length in 1...300 {
-            body += String(repeating: "a", count: length - 1) + (length % 3 == 0 ? " " : length % 3 == 1 ? "=" : "ü") + "\n"
+            let last = length % 3 == 0 ? " " : length % 3 == 1 ? "=" : "ü"
+            body += String(repeating: "a", count: length - 1) + last + "\n"
         }
         body += String(repeating: "long line ", count: 20_000) + "\n"
         let original = try message("From: a@example.org\n\n" + body)
@@ -121,7 +122,8 @@ struct SevenBitWireTests {
         #expect(bytes.count == wire.length)
         let text = String(decoding: bytes, as: UTF8.self)
         #expect(text.hasPrefix("From: a@example.org\r\nMIME-Version: 1.0\r\n"))
-        #expect(text.contains("\r\n\r\npreamble\r\n--b\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\nplain part\r\n--b\r\n"))
+        #expect(text.contains(
+            "\r\n\r\npreamble\r\n--b\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\nplain part\r\n--b\r\n"))
         #expect(text.contains("Content-Transfer-Encoding: base64\r\n\r\n"))
         #expect(text.hasSuffix("\r\n--b--\r\n"))
         let start = text.range(of: "base64\r\n\r\n")!.upperBound
@@ -141,7 +143,8 @@ struct SevenBitWireTests {
     @Test("A large 8-bit JSON text is built base64 and decodes to the text with CRLF line ends")
     func jsonTextBase64() throws {
         let text = String(repeating: "Ärger über Öl\n", count: 6_000)
-        let json = try JSONSerialization.data(withJSONObject: ["from": "a@example.org", "tos": ["b@example.org"], "text": text])
+        let json = try JSONSerialization.data(
+            withJSONObject: ["from": "a@example.org", "tos": ["b@example.org"], "text": text])
         let context = IncomingMessage.Context(
             defaultSender: nil, hostname: "h.example.org", now: UnixTime(seconds: 1_795_000_000), uniqueToken: "t")
         let incoming = try IncomingMessage(spoolFileNamed: "a.json", content: Array(json), context: context)

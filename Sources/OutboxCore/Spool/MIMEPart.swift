@@ -186,7 +186,9 @@ public struct MIMEPart: Sendable, Hashable {
         }
         // Inside a multipart the CRLF before the next boundary belongs to the boundary.
         // A whole message ends with CRLF; text that already does gets no extra blank line.
-        if level == 0 && (out.count == bodyStart || out.lastTwo != (0x0D, 0x0A)) { out.append(contentsOf: [0x0D, 0x0A]) }
+        if level == 0 && (out.count == bodyStart || out.lastTwo != (0x0D, 0x0A)) {
+            out.append(contentsOf: [0x0D, 0x0A])
+        }
     }
 }
 

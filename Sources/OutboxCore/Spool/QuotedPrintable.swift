@@ -59,7 +59,8 @@ public enum QuotedPrintable {
         var escaped = 0
         // Every byte gives at least one octet (a CRLF two for two, a lone CR or LF two), and these
         // always three.
-        for byte in bytes where byte >= 0x7F || byte == UInt8(ascii: "=") || (byte < 0x20 && byte != 0x0D && byte != 0x0A && byte != 0x09) {
+        for byte in bytes
+        where byte >= 0x7F || byte == UInt8(ascii: "=") || (byte < 0x20 && byte != 0x0D && byte != 0x0A && byte != 0x09) {
             escaped += 1
         }
         return bytes.count + 2 * escaped
