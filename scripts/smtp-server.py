@@ -192,6 +192,7 @@ class Recorder:
         record = {
             "mail_from": envelope.mail_from,
             "rcpt_tos": envelope.rcpt_tos,
+            "mail_options": envelope.mail_options,  # SIZE=… as the client announced it
             "data": envelope.original_content.decode("latin-1"),
             "peer": str(session.peer),
             "authenticated": bool(session.authenticated),

@@ -10,7 +10,8 @@ extension EasyHandle {
     /// arrives as body data, which the write callback set here discards. `mailFrom`,
     /// `recipients` and `body` of `request` are ignored.
     public func probe(_ request: SMTPTransferRequest) -> SMTPTransferResult {
-        state.body = []
+        state.body = nil
+        state.bodyLength = 0
         state.bodyOffset = 0
         state.transcript = SMTPTranscript()
         do {

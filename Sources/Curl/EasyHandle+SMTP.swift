@@ -12,8 +12,9 @@ public struct SMTPTransferRequest: Sendable {
     public var credentials: (username: String, password: String, mechanisms: [String])?
     public var mailFrom: String
     public var recipients: [String]
-    /// The message, CRLF line ends, not dot-stuffed (libcurl does it).
-    public var body: [UInt8]
+    /// The message, CRLF line ends, not dot-stuffed (libcurl does it): bytes in memory, or a
+    /// source that produces them as they are sent.
+    public var body: any SMTPBodySource
     public var connectTimeoutMilliseconds: Int
     public var responseTimeoutSeconds: Int
     /// A PEM file of extra trusted certificates (CURLOPT_CAINFO), or nil for the system store.
@@ -26,7 +27,7 @@ public struct SMTPTransferRequest: Sendable {
 
     public init(url: String, requireStartTLS: Bool, skipCertificateVerification: Bool,
                 credentials: (username: String, password: String, mechanisms: [String])?,
-                mailFrom: String, recipients: [String], body: [UInt8],
+                mailFrom: String, recipients: [String], body: any SMTPBodySource,
                 connectTimeoutMilliseconds: Int, responseTimeoutSeconds: Int) {
         self.url = url
         self.requireStartTLS = requireStartTLS
@@ -64,13 +65,14 @@ extension EasyHandle {
     /// - Parameter stop: set it from any thread to abort the transfer at libcurl's next progress
     ///   check (curl_easy_perform then returns CURLE_ABORTED_BY_CALLBACK).
     public func sendMail(_ request: SMTPTransferRequest, stop: StopFlag? = nil, progress: TransferProgress? = nil) -> SMTPTransferResult {
-        state.body = request.body
+        state.body = request.body.makeReader()
+        state.bodyLength = request.body.count
         state.bodyOffset = 0
         state.transcript = SMTPTranscript()
         state.stopFlag = stop
         state.progress = progress
         defer {
-            state.body = []
+            state.body = nil
             state.stopFlag = nil
             state.progress = nil
         }
@@ -176,16 +178,18 @@ extension EasyHandle {
         try set(CURLOPT_READDATA, pointer: context)
         try check(outbox_curl_set_data_callback(raw, CURLOPT_READFUNCTION, { buffer, size, count, userdata in
             let state = Unmanaged<TransferState>.fromOpaque(userdata!).takeUnretainedValue()
-            let room = size * count
-            let remaining = state.body.count - state.bodyOffset
-            let n = min(room, remaining)
-            if n > 0, let buffer {
-                state.body.withUnsafeBytes { source in
-                    UnsafeMutableRawPointer(buffer).copyMemory(from: source.baseAddress! + state.bodyOffset, byteCount: n)
-                }
+            // "Your function must then return the actual number of bytes that it stored in that
+            // memory area. Returning 0 signals end-of-file" (CURLOPT_READFUNCTION). Never more than
+            // the length announced (CURLOPT_INFILESIZE_LARGE, SIZE=); a source that ends short
+            // aborts the transfer rather than send a truncated message.
+            let room = min(size * count, state.bodyLength - state.bodyOffset)
+            var n = 0
+            if room > 0, let buffer, let reader = state.body {
+                n = reader.read(into: UnsafeMutableRawBufferPointer(start: buffer, count: room))
+                if n == 0 { return Int(CURL_READFUNC_ABORT) }
                 state.bodyOffset += n
             }
-            if state.bodyOffset == state.body.count { state.transcript.bodySent = true }
+            if state.bodyOffset == state.bodyLength { state.transcript.bodySent = true }
             return n
         }))
         try set(CURLOPT_DEBUGDATA, pointer: context)

@@ -78,7 +78,9 @@ public final class EasyHandle {
 
 /// What the C callbacks read and write during one transfer.
 final class TransferState {
-    var body: [UInt8] = []
+    /// The message being sent, its announced length and how much of it was read.
+    var body: (any SMTPBodyReader)?
+    var bodyLength = 0
     var bodyOffset = 0
     var transcript = SMTPTranscript()
     /// An HTTPS response's body (token requests), filled by CURLOPT_WRITEFUNCTION.

@@ -59,15 +59,15 @@ public struct IncomingMessage: Sendable, Hashable {
         } catch {
             throw Rejection(error.description)
         }
-        try self.init(normalized: message, context: context, envelopeSender: envelopeSender,
+        try self.init(normalized: consume message, context: context, envelopeSender: envelopeSender,
                       envelopeRecipients: envelopeRecipients)
     }
 
     /// The same, for a message already normalized (and checked against the header limits) by
     /// ``RawMessage/init(normalizing:)``: a large message is not normalized twice.
-    init(normalized: RawMessage, context: Context, envelopeSender: EmailAddress?,
+    init(normalized: consuming RawMessage, context: Context, envelopeSender: EmailAddress?,
          envelopeRecipients: [EmailAddress]?) throws(Rejection) {
-        var message = normalized
+        var message = consume normalized  // the only reference: header edits happen in place
         let structure = MIMEStructure(message.bytes)
         if structure.exceedsMaximumDepth {
             throw Rejection("MIME parts are nested more than \(MIMEStructure.maximumDepth) levels deep")

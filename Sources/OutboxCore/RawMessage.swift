@@ -66,7 +66,9 @@ public struct RawMessage: Sendable, Hashable {
             var lineEnds = 0
             for byte in bytes where byte == Self.lf || byte == Self.cr { lineEnds += 1 }
             var out: [UInt8] = []
-            out.reserveCapacity(bytes.count + lineEnds + 2)
+            // Room for the header fields intake adds (Date, Message-ID, From), so that they are
+            // inserted in place instead of copying a large message again (issue 14).
+            out.reserveCapacity(bytes.count + lineEnds + 2 + Self.headerHeadroom)
             var previousWasCR = false
             for byte in bytes {
                 if byte == Self.lf {
@@ -161,20 +163,22 @@ public struct RawMessage: Sendable, Hashable {
     /// The body, after the blank line.
     public var body: ArraySlice<UInt8> { bytes[headerEnd.body...] }
 
-    /// Rebuilds the message from `fields` and the current body.
+    /// Bytes reserved beyond a normalized message for header edits at intake.
+    static let headerHeadroom = 4_096
+
+    /// Rebuilds the header from `fields`, in place: the body stays where it is in the same buffer
+    /// when there is room (a large message is not copied again for a field added, issue 14).
     private mutating func replaceHeader(with fields: [Field]) {
         let (_, bodyStart) = headerEnd
-        var out: [UInt8] = []
-        out.reserveCapacity(bytes.count + 128)
+        var header: [UInt8] = []
         for field in fields {
             for line in field.lines {
-                out.append(contentsOf: line)
-                out.append(contentsOf: Self.crlf)
+                header.append(contentsOf: line)
+                header.append(contentsOf: Self.crlf)
             }
         }
-        out.append(contentsOf: Self.crlf)
-        if bodyStart < bytes.count { out.append(contentsOf: bytes[bodyStart...]) }
-        bytes = out
+        header.append(contentsOf: Self.crlf)
+        bytes.replaceSubrange(0..<bodyStart, with: header)
     }
 
     /// Lets `transform` edit the header fields (their lines without CRLF), then rebuilds the header.

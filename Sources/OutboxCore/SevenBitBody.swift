@@ -9,10 +9,32 @@
 /// Content-Type is taken as UTF-8 text, what XNAT writes. Of the header fields only a raw UTF-8
 /// Subject is encoded (RFC 2047); addresses' display names are left as written.
 public enum SevenBitBody {
-    /// The message as it goes on the wire; the stored message is never changed.
+    /// The message as it goes on the wire, whole in memory (tests, small messages); the daemon
+    /// streams ``wire(for:)`` instead. The stored message is never changed.
     public static func apply(to message: RawMessage) -> RawMessage {
-        foldOverlongHeaderLines(encodeSubject(encode(message, isPart: false)))
+        RawMessage(normalizedBytes: wire(for: message).bytes())
     }
+
+    /// How the message goes on the wire: which ranges are sent as they are, which header blocks
+    /// are new, which bodies are re-encoded how, and the exact length of the result (SIZE=).
+    /// Nothing is encoded here beyond counting; ``SMTPBodyStream`` produces the bytes as they are
+    /// sent, so a large 8-bit body is never held a second time in its wire form.
+    public static func wire(for message: RawMessage) -> SevenBitWire {
+        let structure = MIMEStructure(message.bytes)
+        var plan = SevenBitWire.Builder(source: message.bytes)
+        guard structure.entities[0].header != nil else {
+            // Header only, no blank line: there is no body to re-encode.
+            plan.append(bytes: foldOverlongHeaderLines(encodeSubject(message)).bytes)
+            return plan.wire
+        }
+        write(entity: 0, of: structure, from: message.bytes, isPart: false, to: &plan)
+        return plan.wire
+    }
+
+    /// A text body at least this large is sent base64 when that is shorter than quoted-printable
+    /// (mostly non-ASCII text: QP takes 3 octets a byte, base64 4 per 3). Smaller ones stay
+    /// quoted-printable, which a human can still read in the raw message.
+    public static let base64Threshold = 65_536
 
     /// RFC 5322 §2.1.1: a header line is at most 998 octets. A producer's longer line (a References:
     /// or a Subject without spaces) would be refused by the server with "500 Line too long", a
@@ -103,32 +125,36 @@ public enum SevenBitBody {
 
     // MARK: The MIME walk
 
-    /// Re-encodes what needs it, in time and memory linear in the message however deep its MIME
-    /// nesting: one pass finds every entity (``MIMEStructure``), a second writes the result, copying
-    /// untouched ranges as they are. (The recursive walk this replaces copied each level's whole
-    /// body again: 3 000 nested levels took 14 s and 1.9 GB, issue 14.)
-    private static func encode(_ message: RawMessage, isPart: Bool) -> RawMessage {
-        let structure = MIMEStructure(message.bytes)
-        guard structure.entities[0].isDirty else { return message }
-        var out: [UInt8] = []
-        // Allocated once: at most the whole message as quoted-printable, plus the new header fields.
-        out.reserveCapacity(QuotedPrintable.encodedSizeBound(message.bytes[...]) + 128 * structure.entities.count)
-        write(entity: 0, of: structure, from: message.bytes, isPart: isPart, to: &out)
-        return RawMessage(normalizedBytes: out)
-    }
-
+    /// Plans the re-encoding of what needs it, in time and memory linear in the message however
+    /// deep its MIME nesting: one pass finds every entity (``MIMEStructure``), a second lists the
+    /// result's pieces, untouched ranges as references. (The recursive walk this replaces copied
+    /// each level's whole body again: 3 000 nested levels took 14 s and 1.9 GB, issue 14.) The
+    /// message's own header also gets its Subject encoded and overlong lines folded.
     private static func write(entity index: Int, of structure: MIMEStructure, from bytes: [UInt8], isPart: Bool,
-                              to out: inout [UInt8]) {
+                              to plan: inout SevenBitWire.Builder) {
         let entity = structure.entities[index]
-        guard entity.isDirty, let header = entity.header, let bodyStart = entity.bodyStart else {
-            out.append(contentsOf: bytes[entity.start..<entity.end])
+        // A part whose delimiter follows its blank line at once ends before its body starts (the
+        // CRLF before a delimiter belongs to the delimiter).
+        guard let header = entity.header, let bodyStart = entity.bodyStart, bodyStart <= entity.end else {
+            plan.append(copy: entity.start..<entity.end)
             return
+        }
+        func emit(header newHeader: RawMessage) {
+            if index == 0 {
+                let top = foldOverlongHeaderLines(encodeSubject(newHeader))
+                if top == header { plan.append(copy: entity.start..<bodyStart) } else { plan.append(bytes: top.bytes) }
+            } else if newHeader == header {
+                plan.append(copy: entity.start..<bodyStart)
+            } else {
+                plan.append(bytes: newHeader.bytes)
+            }
         }
         let encoding = header.values(of: "Content-Transfer-Encoding").first?.lowercased() ?? "7bit"
         let contentType = header.values(of: "Content-Type").first ?? ""
         let type = contentType.lowercased()
-        guard encoding == "7bit" || encoding == "8bit", !type.hasPrefix("message/") else {  // base64, QP, binary
-            out.append(contentsOf: bytes[entity.start..<entity.end])
+        guard entity.isDirty, encoding == "7bit" || encoding == "8bit", !type.hasPrefix("message/") else {
+            emit(header: header)  // clean, or base64, QP, binary, message/*: the body as it is
+            plan.append(copy: bodyStart..<entity.end)
             return
         }
         var newHeader = header
@@ -136,34 +162,51 @@ public enum SevenBitBody {
             // Parts nested deeper than MIMEStructure.maximumDepth are not walked: intake refuses
             // such messages, and one queued before is sent as it is.
             guard entity.isMultipart else {
-                out.append(contentsOf: bytes[entity.start..<entity.end])
+                emit(header: header)
+                plan.append(copy: bodyStart..<entity.end)
                 return
             }
             if !header.values(of: "Content-Transfer-Encoding").isEmpty {
                 newHeader.replaceFirstField(
                     named: "Content-Transfer-Encoding", with: field("Content-Transfer-Encoding", "7bit"))
             }
-            out.append(contentsOf: newHeader.bytes)
+            emit(header: newHeader)
             var cursor = bodyStart
             for child in entity.children {
                 let part = structure.entities[child]
-                out.append(contentsOf: bytes[cursor..<part.start])
-                write(entity: child, of: structure, from: bytes, isPart: true, to: &out)
+                plan.append(copy: cursor..<part.start)
+                write(entity: child, of: structure, from: bytes, isPart: true, to: &plan)
                 cursor = part.end
             }
-            out.append(contentsOf: bytes[cursor..<entity.end])
+            plan.append(copy: cursor..<entity.end)
             return
         }
+        let body = bodyStart..<entity.end
+        let base64Length = Base64Lines.encodedLength(of: body.count)
+        // The exact quoted-printable length (a second pass) only when base64 is not clearly shorter.
+        let base64 =
+            body.count >= base64Threshold
+            && bytes.withUnsafeBufferPointer {
+                let slice = UnsafeBufferPointer(rebasing: $0[body])
+                return base64Length < QuotedPrintable.encodedLengthLowerBound(slice)
+                    || base64Length < QuotedPrintable.encodedLength(slice)
+            }
+        let quotedPrintableLength = base64 ? 0 : QuotedPrintable.encodedLength(bytes[body])
         newHeader.replaceFirstField(
-            named: "Content-Transfer-Encoding", with: field("Content-Transfer-Encoding", "quoted-printable"))
+            named: "Content-Transfer-Encoding",
+            with: field("Content-Transfer-Encoding", base64 ? "base64" : "quoted-printable"))
         if contentType.isEmpty {
             newHeader.appendField(name: "Content-Type", value: "text/plain; charset=utf-8")
         }
         if !isPart && newHeader.values(of: "MIME-Version").isEmpty {
             newHeader.appendField(name: "MIME-Version", value: "1.0")
         }
-        out.append(contentsOf: newHeader.bytes)
-        QuotedPrintable.encode(bytes[bodyStart..<entity.end], into: &out)
+        emit(header: newHeader)
+        if base64 {
+            plan.append(base64: body)
+        } else {
+            plan.append(quotedPrintable: body, length: quotedPrintableLength)
+        }
     }
 
     private static func field(_ name: String, _ value: String) -> RawMessage.Field {

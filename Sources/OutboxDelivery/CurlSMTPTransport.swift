@@ -42,10 +42,11 @@ public struct CurlSMTPTransport: DeliveryTransport {
     }
 
     public func send(_ envelope: Envelope, content: RawMessage, lane: Int) async -> TransactionResult {
-        // libcurl never announces 8BITMIME: send 8-bit bodies quoted-printable.
+        // libcurl never announces 8BITMIME: 8-bit bodies go quoted-printable (large ones base64),
+        // re-encoded as they are sent (a 25 MB body is never held a second time, issue 14).
         var message = prefix.apply(to: content)
         if let fromRewrite { message = fromRewrite.apply(to: message) }
-        message = SevenBitBody.apply(to: message)
+        let body = SevenBitWireBody(wire: SevenBitBody.wire(for: message))
         var bearer: String?
         if let tokens {
             switch await tokens.token() {
@@ -61,7 +62,7 @@ public struct CurlSMTPTransport: DeliveryTransport {
             SMTPTransferRequest(
                 settings: settings, hostname: hostname, bearerToken: bearer,
                 mailFrom: mailFrom,
-                recipients: envelope.recipients.map(\.value), body: message.bytes)
+                recipients: envelope.recipients.map(\.value), body: body)
         }
         let lane = lanes[lane % lanes.count]
         var result = await lane.send(request(bearer: bearer))
@@ -102,6 +103,20 @@ public struct CurlSMTPTransport: DeliveryTransport {
         let reply = result.transcript.replies.last { $0.code == 535 }?.text ?? result.error.map { "\($0)" } ?? outcome.text
         return "the server refused the OAuth2 token (\(reply)) — check smtp.username (the mailbox to send as) and that "
             + "the app may send as it (Microsoft 365: SMTP.SendAsApp and mailbox permission for the app; README, OAuth2)"
+    }
+}
+
+/// The send-time wire form as libcurl's body source: its exact length goes into SIZE=, and its
+/// bytes are produced as libcurl reads them.
+struct SevenBitWireBody: SMTPBodySource {
+    let wire: SevenBitWire
+    var count: Int { wire.length }
+    func makeReader() -> any SMTPBodyReader { Reader(wire.makeStream()) }
+
+    private final class Reader: SMTPBodyReader {
+        let stream: SMTPBodyStream
+        init(_ stream: SMTPBodyStream) { self.stream = stream }
+        func read(into buffer: UnsafeMutableRawBufferPointer) -> Int { stream.read(into: buffer) }
     }
 }
 

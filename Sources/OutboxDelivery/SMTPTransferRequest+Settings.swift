@@ -13,7 +13,7 @@ extension SMTPTransferRequest {
     ///     then XOAUTH2 only.
     ///   - mailFrom, recipients, body: the transaction; empty for a probe.
     public init(settings: SMTPSettings, hostname: String, bearerToken: String? = nil, mailFrom: String = "",
-                recipients: [String] = [], body: [UInt8] = []) {
+                recipients: [String] = [], body: any SMTPBodySource = [UInt8]()) {
         let credentials: (String, String, [String])? =
             !settings.auth ? nil
             : settings.oauth2 != nil ? (settings.username, "", ["XOAUTH2"])

@@ -190,12 +190,14 @@ struct HostileInputTests {
         #expect(why?.hasSuffix(" (in field \"tos\")") == true, "\(why ?? "accepted")")
     }
 
-    @Test("A body of a million short 8-bit lines is re-encoded in one pass")
+    @Test("A body of a million short 8-bit lines is re-encoded in one pass (base64: shorter than quoted-printable)")
     func manyShortLines() throws {
         let message = try RawMessage(normalizing: Array(("From: a@example.org\n\n" + String(repeating: "\u{E9}\n", count: 1_000_000)).utf8))
         let sent = SevenBitBody.apply(to: message)
         #expect(sent.bytes.allSatisfy { $0 < 0x80 })
-        #expect(String(decoding: sent.body.prefix(14), as: UTF8.self) == "=C3=A9\r\n=C3=A9")
+        #expect(sent.values(of: "Content-Transfer-Encoding") == ["base64"])
+        let decoded = Data(base64Encoded: Data(sent.body), options: .ignoreUnknownCharacters).map(Array.init)
+        #expect(decoded == Array(message.body))
     }
 
     // MARK: Finding 6: addresses

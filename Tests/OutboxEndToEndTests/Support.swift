@@ -51,6 +51,8 @@ final class SMTPTestServer {
         var mail_from: String
         var rcpt_tos: [String]
         var data: String
+        /// MAIL FROM's parameters as the client sent them (SIZE=…).
+        var mail_options: [String]?
         var authenticated: Bool?
         var tls: Bool?
     }

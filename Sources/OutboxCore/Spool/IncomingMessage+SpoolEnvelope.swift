@@ -17,7 +17,7 @@ extension IncomingMessage {
         let senders = raw.values(of: Self.envelopeSenderField)
         let recipientValues = raw.values(of: Self.envelopeRecipientsField)
         guard !senders.isEmpty || !recipientValues.isEmpty else {
-            try self.init(normalized: raw, context: context, envelopeSender: nil, envelopeRecipients: nil)
+            try self.init(normalized: consume raw, context: context, envelopeSender: nil, envelopeRecipients: nil)
             return
         }
         raw.removeFields(named: Self.envelopeSenderField)

@@ -17,8 +17,20 @@ public struct MIMEPart: Sendable, Hashable {
     public enum Body: Sendable, Hashable {
         /// Encoded bytes (7-bit, CRLF).
         case leaf([UInt8])
+        /// UTF-8 text, encoded as the message is serialized: a large text is never held in its
+        /// encoded form besides the message itself (issue 14).
+        case text(String, TextEncoding)
         /// `multipart/<subtype>`.
         case multipart(subtype: String, parts: [MIMEPart])
+    }
+
+    /// How a text part goes on the wire.
+    public enum TextEncoding: Sendable, Hashable {
+        /// Plain ASCII with short lines: as it is, line ends made CRLF.
+        case sevenBit
+        case quotedPrintable
+        /// Large non-ASCII text, where base64 (4/3) is shorter than quoted-printable (up to 3×).
+        case base64
     }
 
     public init(fields: [Field], body: Body) {
@@ -27,17 +39,30 @@ public struct MIMEPart: Sendable, Hashable {
     }
 
     /// A UTF-8 text part (`text/plain` or `text/html`): 7bit when it already is plain ASCII with
-    /// short lines, quoted-printable otherwise.
+    /// short lines, else quoted-printable, or base64 when it is at least
+    /// ``SevenBitBody/base64Threshold`` bytes and that is shorter (mostly non-ASCII text).
     ///
     /// One pass over the text and no per-line allocation (a text of millions of empty lines took
-    /// hundreds of MB as arrays of lines, issue 14); CRLF, LF and CR all end a line.
+    /// hundreds of MB as arrays of lines, issue 14); CRLF, LF and CR all end a line. The text is
+    /// kept as it is and encoded when the message is serialized.
     public static func text(_ text: String, subtype: String) -> MIMEPart {
         var text = text
-        return text.withUTF8 { Self.text(utf8: $0, subtype: subtype) }  // no copy of a native string
+        let encoding = text.withUTF8 { Self.encoding(utf8: $0) }  // no copy of a native string
+        let name: String =
+            switch encoding {
+            case .sevenBit: "7bit"
+            case .quotedPrintable: "quoted-printable"
+            case .base64: "base64"
+            }
+        return MIMEPart(
+            fields: [
+                Field("Content-Type", "text/\(subtype); charset=\(encoding == .sevenBit ? "us-ascii" : "utf-8")"),
+                Field("Content-Transfer-Encoding", name),
+            ],
+            body: .text(text, encoding))
     }
 
-    private static func text(utf8 bytes: UnsafeBufferPointer<UInt8>, subtype: String) -> MIMEPart {
-        var isSevenBit = true
+    private static func encoding(utf8 bytes: UnsafeBufferPointer<UInt8>) -> TextEncoding {
         var lineLength = 0
         for byte in bytes {
             if byte == 0x0D || byte == 0x0A {
@@ -46,36 +71,34 @@ public struct MIMEPart: Sendable, Hashable {
             }
             lineLength += 1
             if lineLength > 998 || !((byte >= 0x20 && byte < 0x7F) || byte == 0x09) {
-                isSevenBit = false
-                break
+                guard bytes.count >= SevenBitBody.base64Threshold else { return .quotedPrintable }
+                let base64Length = Base64Lines.canonicalEncodedLength(bytes)
+                return base64Length < QuotedPrintable.encodedLengthLowerBound(bytes)
+                    || base64Length < QuotedPrintable.encodedLength(bytes) ? .base64 : .quotedPrintable
             }
         }
-        let charset = isSevenBit ? "us-ascii" : "utf-8"
-        var body: [UInt8] = []
-        if isSevenBit {
-            body.reserveCapacity(bytes.count + bytes.count / 16)
+        return .sevenBit
+    }
+
+    private static func encode(_ bytes: UnsafeBufferPointer<UInt8>, as encoding: TextEncoding,
+                               into out: inout some ByteSink) {
+        switch encoding {
+        case .sevenBit:
             var index = 0
             while index < bytes.count {
                 let byte = bytes[index]
                 if byte == 0x0D || byte == 0x0A {
-                    body.append(0x0D)
-                    body.append(0x0A)
+                    out.append(0x0D)
+                    out.append(0x0A)
                     index += byte == 0x0D && index + 1 < bytes.count && bytes[index + 1] == 0x0A ? 2 : 1
                 } else {
-                    body.append(byte)
+                    out.append(byte)
                     index += 1
                 }
             }
-        } else {
-            body.reserveCapacity(QuotedPrintable.encodedSizeBound(bytes))
-            QuotedPrintable.encode(bytes, into: &body)
+        case .quotedPrintable: QuotedPrintable.encode(bytes, into: &out)
+        case .base64: Base64Lines.encodeCanonicalizingLineEnds(bytes, into: &out)
         }
-        return MIMEPart(
-            fields: [
-                Field("Content-Type", "text/\(subtype); charset=\(charset)"),
-                Field("Content-Transfer-Encoding", isSevenBit ? "7bit" : "quoted-printable"),
-            ],
-            body: .leaf(body))
     }
 
     /// An attachment: base64 in lines of 76, with the filename as a quoted parameter when it is
@@ -125,39 +148,47 @@ public struct MIMEPart: Sendable, Hashable {
     }
 
     /// The entity as bytes: its fields, a blank line, then the body. Multipart boundaries are
-    /// `boundaryBase` plus the nesting level.
+    /// `boundaryBase` plus the nesting level. Counted first, then written into one buffer of the
+    /// exact size: the message is the only copy of an encoded text.
     public func serialized(boundaryBase: String, level: Int = 0) -> [UInt8] {
+        var counter = ByteCounter()
+        serialize(boundaryBase: boundaryBase, level: level, into: &counter)
         var out: [UInt8] = []
+        out.reserveCapacity(counter.count)
+        serialize(boundaryBase: boundaryBase, level: level, into: &out)
+        return out
+    }
+
+    private func serialize(boundaryBase: String, level: Int, into out: inout some ByteSink) {
         var fields = self.fields
         let boundary = "\(boundaryBase).\(level)"
         if case .multipart(let subtype, _) = body {
             fields.append(Field("Content-Type", "multipart/\(subtype);\r\n boundary=\"\(boundary)\""))
         }
         for field in fields {
-            out.append(contentsOf: Array("\(field.name): \(field.value)\r\n".utf8))
+            out.append(contentsOf: "\(field.name): \(field.value)\r\n".utf8)
         }
         out.append(contentsOf: [0x0D, 0x0A])
+        let bodyStart = out.count
         switch body {
         case .leaf(let bytes):
             out.append(contentsOf: bytes)
-            // Inside a multipart the CRLF before the next boundary belongs to the boundary.
-            // A whole message ends with CRLF; text that already does gets no extra blank line.
-            if level == 0 && !bytes.ends(with: [0x0D, 0x0A]) { out.append(contentsOf: [0x0D, 0x0A]) }
+        case .text(var text, let encoding):
+            text.withUTF8 { Self.encode($0, as: encoding, into: &out) }
         case .multipart(_, let parts):
-            out.append(contentsOf: Array("This is a multi-part message in MIME format.\r\n".utf8))
+            out.append(contentsOf: "This is a multi-part message in MIME format.\r\n".utf8)
             for part in parts {
-                out.append(contentsOf: Array("\r\n--\(boundary)\r\n".utf8))
-                out.append(contentsOf: part.serialized(boundaryBase: boundaryBase, level: level + 1))
+                out.append(contentsOf: "\r\n--\(boundary)\r\n".utf8)
+                part.serialize(boundaryBase: boundaryBase, level: level + 1, into: &out)
             }
-            out.append(contentsOf: Array("\r\n--\(boundary)--\r\n".utf8))
+            out.append(contentsOf: "\r\n--\(boundary)--\r\n".utf8)
+            return
         }
-        return out
-    }
-}
-
-extension [UInt8] {
-    fileprivate func ends(with suffix: [UInt8]) -> Bool {
-        count >= suffix.count && Array(self[(count - suffix.count)...]) == suffix
+        // Inside a multipart the CRLF before the next boundary belongs to the boundary.
+        // A whole message ends with CRLF; text that already does gets no extra blank line.
+        if level == 0 && (out.count == bodyStart || out.lastTwo != (0x0D, 0x0A)) {
+            out.append(contentsOf: [0x0D, 0x0A])
+        }
     }
 }
 
