@@ -4,7 +4,6 @@
 public enum Base64Lines {
     /// Input bytes per output line: 57 bytes are 76 characters.
     public static let bytesPerLine = 57
-    private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
 
     /// The exact length of the encoding of `count` bytes, line ends included.
     public static func encodedLength(of count: Int) -> Int {
@@ -27,23 +26,8 @@ public enum Base64Lines {
         let count = bytes.count
         while index < count {
             let lineEnd = min(index + bytesPerLine, count)
-            while index + 3 <= lineEnd {
-                let value = UInt32(bytes[index]) << 16 | UInt32(bytes[index + 1]) << 8 | UInt32(bytes[index + 2])
-                out.append(alphabet[Int(value >> 18)])
-                out.append(alphabet[Int(value >> 12 & 63)])
-                out.append(alphabet[Int(value >> 6 & 63)])
-                out.append(alphabet[Int(value & 63)])
-                index += 3
-            }
-            if index < lineEnd {
-                let second = index + 1 < lineEnd ? UInt32(bytes[index + 1]) : 0
-                let value = UInt32(bytes[index]) << 16 | second << 8
-                out.append(alphabet[Int(value >> 18)])
-                out.append(alphabet[Int(value >> 12 & 63)])
-                out.append(index + 1 < lineEnd ? alphabet[Int(value >> 6 & 63)] : UInt8(ascii: "="))
-                out.append(UInt8(ascii: "="))
-                index = lineEnd
-            }
+            Base64.append(UnsafeBufferPointer(rebasing: bytes[index..<lineEnd]), into: &out)
+            index = lineEnd
             out.append(0x0D)
             out.append(0x0A)
         }
