@@ -6,16 +6,6 @@ import Testing
 /// timeout releases a waiter, and the test sees which, without sleeping.
 @Suite("Doorbell (waking idle workers) on an injected clock", .timeLimit(.minutes(1)))
 struct DoorbellTests {
-    /// Polls (bounded) until `condition` holds: a task on the pool gets there by itself.
-    func until(_ condition: () -> Bool) async -> Bool {
-        for _ in 0..<2_000 {
-            if condition() { return true }
-            await Task.yield()
-            try? await Task.sleep(for: .milliseconds(5))
-        }
-        return condition()
-    }
-
     @Test("A ring wakes a waiting worker at once; the clock never moves")
     func ringWakes() async {
         let clock = ManualClock()

@@ -5,16 +5,6 @@ import Testing
 
 @Suite("Rate gate (delivery.rate_limit) on an injected clock", .timeLimit(.minutes(1)))
 struct RateGateTests {
-    /// Polls (bounded) until `condition` holds: a task on the pool gets there by itself.
-    func until(_ condition: () -> Bool) async -> Bool {
-        for _ in 0..<2_000 {
-            if condition() { return true }
-            await Task.yield()
-            try? await Task.sleep(for: .milliseconds(5))
-        }
-        return condition()
-    }
-
     @Test("With the window full, a worker waits until the oldest send leaves the minute, and not a moment sooner")
     func waitsForTheWindow() async throws {
         let clock = ManualClock()
