@@ -8,7 +8,6 @@ typedef int (*outbox_curl_xferinfo_callback)(void *userdata, curl_off_t dltotal,
                                              curl_off_t ultotal, curl_off_t ulnow);
 
 static inline CURLcode outbox_curl_set_long(CURL *h, CURLoption o, long v) { return curl_easy_setopt(h, o, v); }
-static inline CURLcode outbox_curl_set_offset(CURL *h, CURLoption o, curl_off_t v) { return curl_easy_setopt(h, o, v); }
 /* libcurl copies string arguments (CURLOPT_* "strings are copied" since 7.17.0). */
 static inline CURLcode outbox_curl_set_string(CURL *h, CURLoption o, const char *v) { return curl_easy_setopt(h, o, v); }
 /* Pointers that libcurl does NOT copy: the caller keeps them alive for the handle's lifetime. */

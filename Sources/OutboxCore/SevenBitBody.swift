@@ -107,22 +107,6 @@ public enum SevenBitBody {
         bytes.contains { $0 >= 0x80 || $0 == 0 }
     }
 
-    /// RFC 5321 §4.5.3.1.6: a line is at most 998 octets before CRLF; servers answer a longer one
-    /// with "500 Line too long" (aiosmtpd does), which would fail the mail. Postfix wraps such lines
-    /// (smtp_line_length_limit); we re-encode the body as quoted-printable, which keeps the text.
-    static func hasOverlongLine(_ bytes: some Sequence<UInt8>) -> Bool {
-        var length = 0
-        for byte in bytes {
-            if byte == 10 || byte == 13 {
-                length = 0
-            } else {
-                length += 1
-                if length > 998 { return true }
-            }
-        }
-        return false
-    }
-
     // MARK: The MIME walk
 
     /// Plans the re-encoding of what needs it, in time and memory linear in the message however

@@ -43,7 +43,7 @@ extension Fuzz {
             let large = random.next() % 200 == 0
             let size = logUniform(&random, from: large ? 65_536 : 64, to: large ? maximumSize : 65_536)
             let input = make(&random, size)
-            if input.bytes.count >= 65_536 { mallocTrim?(0) }  // small inputs: the trim would cost more than they do
+            if input.bytes.count >= 65_536 { _ = mallocTrim?(0) }  // small inputs: the trim would cost more than they do
             resetPeakMemory()
             let baseline = memoryKilobytes("VmRSS:")
             let begin = cpuSeconds()
